@@ -1,0 +1,1 @@
+"""lowrank_la benchmarks: ``python -m benchmarks [names...] [--quick]``."""
