@@ -202,6 +202,15 @@ class _GenericLinalg:
     def eigh(self, A):
         return self.xp.linalg.eigh(A)
 
+    def cheap_basis(self, A):
+        """A well-conditioned basis of ``range(A)``, not necessarily orthonormal.
+
+        Used between power iterations, where only the spanned subspace matters: the
+        permuted-L factor of an LU decomposition costs about half a QR.  The generic fallback is
+        the Q factor of QR.
+        """
+        return self.qr(A)[0]
+
     def cholesky(self, A):
         """Lower Cholesky factor (batched over leading axes)."""
         return self.xp.linalg.cholesky(A)
@@ -249,6 +258,11 @@ class _NumpyLinalg(_GenericLinalg):
 
         return scipy.linalg.eigh(A, check_finite=False)
 
+    def cheap_basis(self, A):
+        import scipy.linalg
+
+        return scipy.linalg.lu(A, permute_l=True, check_finite=False)[0]
+
     def cholesky(self, A):
         return np.linalg.cholesky(A)
 
@@ -274,6 +288,12 @@ class _NumpyLinalg(_GenericLinalg):
 
 
 class _TorchLinalg(_GenericLinalg):
+    def cheap_basis(self, A):
+        import torch
+
+        P, L, _ = torch.linalg.lu(A)
+        return P @ L
+
     def solve_triangular(self, A, B, *, lower: bool):
         import torch
 

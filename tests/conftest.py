@@ -110,3 +110,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# Numba on few cores: without this each parallel region spin-waits (the README command sets it
+# too; this covers a bare `pytest`).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")

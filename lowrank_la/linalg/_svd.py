@@ -69,13 +69,15 @@ def truncated_svd(A, rank=None, *, rtol=None, atol=None, energy=None):
 def _range_finder(op, size, n_power_iter, rng):
     bk = op.backend
     Omega = bk.random_normal(rng, (op.shape[1], size), dtype=op.dtype)
-    Q = qr(op.matmat(Omega), check=False)[0]
+    Y = op.matmat(Omega)
     for _ in range(n_power_iter):
-        # re-orthonormalize after every product: without it the columns align with the top
-        # singular vector in floating point and the smaller directions are lost (HMT Alg. 4.4)
-        Z = qr(op.rmatmat(Q), check=False)[0]
-        Q = qr(op.matmat(Z), check=False)[0]
-    return Q
+        # re-normalize after every product: without it the columns align with the top singular
+        # vector in floating point and the smaller directions are lost (HMT Alg. 4.4).  Only the
+        # span matters in between, so a cheap LU basis does (as in scikit-learn); the last basis
+        # is orthonormalized by QR.
+        Z = bk.linalg.cheap_basis(op.rmatmat(bk.linalg.cheap_basis(Y)))
+        Y = op.matmat(Z)
+    return qr(Y, check=False)[0]
 
 
 def randomized_range_finder(A, size, *, n_power_iter=2, rng=None):
