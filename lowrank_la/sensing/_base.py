@@ -166,7 +166,7 @@ class MeasurementOperator:
             return np.reshape(np.asarray(self.adjoint(Z.T)), (-1, d)).T
 
         return LinearOperator(
-            (self.m, d), dtype=np.dtype(str(self.dtype)),
+            (self.m, d), dtype=np.dtype(self.dtype),
             matvec=lambda v: matmat(np.reshape(v, (d, 1)))[:, 0],
             rmatvec=lambda z: rmatmat(np.reshape(z, (self.m, 1)))[:, 0],
             matmat=matmat, rmatmat=rmatmat,

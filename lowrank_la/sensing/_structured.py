@@ -140,10 +140,12 @@ class EntrySampling(MeasurementOperator):
     ``A*(A(M)) = P_Omega(M) / p`` (``p = m / (n1 n2)``) is the usual unbiased estimate and the
     solvers' step sizes mean the same as for Gaussian designs.  Positions are distinct.
 
-    The forward map and ``A(L R^T)`` are gathers (``O(m)`` and ``O(m k)``).  The adjoint is a
-    gather too: positions are kept sorted, and each of the ``n1 n2`` output entries looks up
-    its slot (found once by ``searchsorted``), which needs no scatter-add (absent from the array
-    API).  ``A*(z) @ R`` therefore costs ``O(n1 n2 k)``.
+    The factored products the solvers use run on the sampled-entry kernels of
+    :mod:`lowrank_la.sampled` (Numba on the CPU, numba-cuda on CuPy): ``A(L R^T)`` is an SDDMM
+    and ``A*(z) R``, ``A*(z)^T L`` are SpMMs, all ``O(m k)``.  The dense adjoint ``A*(z)`` (and
+    batched factors) use a portable gather: positions are kept sorted, and each of the
+    ``n1 n2`` output entries looks up its slot (found once by ``searchsorted``), which needs no
+    scatter-add (absent from the array API).
 
     Parameters
     ----------
@@ -220,6 +222,10 @@ class EntrySampling(MeasurementOperator):
         slot = xp.where(slot < self.m, slot, self.m - 1)
         self._slot = slot
         self._observed = xp.astype(xp.take(pos, slot) == every, self.dtype) * self._scale
+        from ..sampled import ObservedEntries
+
+        # row-major positions are already the CSR order ObservedEntries keeps
+        self.entries = ObservedEntries(self.rows, self.cols, None, self.shape)
 
     def forward(self, X):
         """Gather the sampled entries (times the scale)."""
@@ -236,8 +242,23 @@ class EntrySampling(MeasurementOperator):
         return xp.reshape(full, (*z.shape[:-1], *self.shape))
 
     def forward_factored(self, L, R):
-        """``A(L R^T)``: row-wise dot products of gathered factor rows, ``O(m k)``."""
+        """``A(L R^T)``: an SDDMM, ``O(m k)`` (a gather for batched factors)."""
+        if L.ndim == 2 and R.ndim == 2:
+            from ..sampled import sddmm
+
+            return sddmm(self.entries, L, R) * self._scale
         xp = self.xp
         Lr = xp.take(L, self.rows, axis=-2)
         Rc = xp.take(R, self.cols, axis=-2)
         return xp.sum(Lr * Rc, axis=-1) * self._scale
+
+    def adjoint_times(self, z, right=None, left=None):
+        """``A*(z) @ right`` and ``A*(z)^T @ left`` as SpMMs, ``O(m k)``."""
+        if z.ndim != 1 or any(f is not None and f.ndim != 2 for f in (right, left)):
+            return super().adjoint_times(z, right, left)
+        from ..sampled import spmm, spmm_t
+
+        w = z * self._scale
+        out_r = None if right is None else spmm(self.entries, right, w)
+        out_l = None if left is None else spmm_t(self.entries, left, w)
+        return out_r, out_l
