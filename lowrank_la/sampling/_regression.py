@@ -153,7 +153,7 @@ def lp_regression(A, b, p, *, sample=None, method=None, tol=1e-10, maxiter=100):
     status, nit, change = 1, 0, float("inf")
     for it in range(maxiter):
         r = xp.abs(A_s @ x - b_s)
-        floor = 1e-8 * float(xp.max(r)) + float(xp.finfo(dtype).tiny)
+        floor = 1e-8 * float(xp.max(r)) + float(xp.finfo(dtype).smallest_normal)
         x_wls = wls(w * xp.maximum(r, xp.zeros_like(r) + floor) ** (p - 2))
         if p <= 2:
             # majorization-minimization: the weighted LS objective majorizes sum w |r|^p
@@ -168,7 +168,7 @@ def lp_regression(A, b, p, *, sample=None, method=None, tol=1e-10, maxiter=100):
                 obj_new = objective(x_new)
         nit = it + 1
         history.record(objective=obj_new, time=time.perf_counter() - t0)
-        change = (obj - obj_new) / max(obj, float(xp.finfo(dtype).tiny))
+        change = (obj - obj_new) / max(obj, float(xp.finfo(dtype).smallest_normal))
         if obj_new <= obj:
             x, obj = x_new, obj_new
         if abs(change) <= tol:
