@@ -321,7 +321,8 @@ def _true_error_fn(X, hooi_maxiter):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 res = hooi(X, shape, maxiter=hooi_maxiter, tol=1e-10)
-            cache[shape] = res.error**2
+            # relative_error forms the difference where ||X||^2 - ||G||^2 would cancel
+            cache[shape] = res.tucker.relative_error(X) ** 2
         return cache[shape]
 
     return err2, cache
