@@ -1,10 +1,11 @@
 """Numba CPU kernels: ``njit(parallel=True, cache=True, nogil=True)``, ``prange`` over rows.
 
 Same signatures and results as :mod:`._generic` (the oracle).  Each row is independent, so rows
-are distributed over threads with no atomics; per-row sums accumulate in float64 registers and
-are written once.  The wrappers make the factor matrices C-contiguous (one signature per dtype to
-compile, no strided gathers) and cast everything to one float dtype.  Only this module imports
-numba, and only when a NumPy-backend kernel is first requested.
+are distributed over threads with no atomics.  Dot products and Grams accumulate in float64;
+SpMM rows accumulate in the output's dtype directly (as SciPy and torch do).  The wrappers make
+the factor matrices C-contiguous (one signature per dtype to compile, no strided gathers) and
+cast everything to one float dtype.  Only this module imports numba, and only when a
+NumPy-backend kernel is first requested.
 
 ``fastmath`` is on for the dot-product loops: inputs are checked finite before any kernel runs,
 and it lets LLVM vectorize the reductions.  Tiny dense algebra (the k x k Cholesky factorization
@@ -77,14 +78,15 @@ def _spmm(indptr, cols, w, V, perm, out):
     k = V.shape[1]
     use_perm = perm.shape[0] > 0
     for i in nb.prange(m):
-        acc = np.zeros(k, dtype=np.float64)
+        # accumulate straight into the output row (an axpy per entry, vectorized over k): no
+        # per-row scratch allocation, which costs more than the arithmetic on short rows
+        for a in range(k):
+            out[i, a] = 0.0
         for p in range(indptr[i], indptr[i + 1]):
             c = cols[p]
             wp = w[perm[p]] if use_perm else w[p]
             for a in range(k):
-                acc[a] += wp * V[c, a]
-        for a in range(k):
-            out[i, a] = acc[a]
+                out[i, a] += wp * V[c, a]
 
 
 def spmm(rows, indptr, cols, w, V, perm):
