@@ -34,6 +34,7 @@ _SUBMODULES = {
     "nn",
     "experiments",
     "distributed",
+    "datasets",
 }
 
 __all__ = ["__version__", *sorted(_LAZY_ATTRS), *sorted(_SUBMODULES)]

@@ -50,3 +50,10 @@ def test_rank_bounds(seed):
     assert 1 - 1e-12 <= effective_rank(A) <= 4 + 1e-12
     L = LowRankMatrix.from_dense(A)
     assert stable_rank(L) == pytest.approx(stable_rank(A))
+
+
+def test_fast_angles_agree_above_sqrt_eps(rng):
+    U = np.linalg.qr(rng.standard_normal((30, 3)))[0]
+    V = np.linalg.qr(U + 1e-3 * rng.standard_normal((30, 3)))[0]
+    np.testing.assert_allclose(principal_angles(U, V, orthonormal=True, accurate=False),
+                               principal_angles(U, V, orthonormal=True), rtol=1e-6)

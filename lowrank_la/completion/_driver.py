@@ -1,0 +1,410 @@
+"""``complete_matrix``: validation, the outer loop, stopping rules and diagnostics."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+
+from .._result import History, warn_not_converged
+from .._validation import (
+    check_int,
+    check_nonnegative,
+    check_option,
+    check_rank,
+    check_rng,
+    check_same_backend,
+)
+from ..linalg import LowRankMatrix, qr, subspace_distance
+from ..sampled import ObservedEntries, sampled_residual
+from ._altmin import HalfStepSolver, clip_rows, incoherence, orthonormalize_transfer, spectral_init
+from ._biases import fit_biases
+from ._model import CompletionResult
+from ._softimpute import SoftImputeState
+
+__all__ = ["complete_matrix", "METHODS"]
+
+logger = logging.getLogger("lowrank_la")
+
+METHODS = ("robust_altmin", "altmin", "softimpute_als")
+
+# status codes
+CONVERGED, MAXITER, STALLED, DIVERGED, EARLY_STOPPED, CALLBACK = 0, 1, 2, 3, 4, 5
+
+
+def _check_entries(omega, name, shape=None):
+    if not isinstance(omega, ObservedEntries):
+        raise TypeError(f"`{name}` must be a lowrank_la.sampled.ObservedEntries, got "
+                        f"{type(omega).__name__}")
+    if omega.values is None:
+        raise ValueError(f"`{name}` must carry observed values (got a bare sampling pattern)")
+    if omega.nnz == 0:
+        raise ValueError(f"`{name}` must contain at least one observed entry, got none")
+    if shape is not None and tuple(omega.shape) != tuple(shape):
+        raise ValueError(f"`{name}` has shape {tuple(omega.shape)}, which does not match the "
+                         f"training entries' shape {tuple(shape)}: its entries lie outside it")
+
+
+def _initial_factors(train, rank, init, incoh, rng, bk, dtype):
+    m, n = train.shape
+    xp = bk.xp
+    if isinstance(init, tuple):
+        if len(init) != 2:
+            raise ValueError(f"`init` must be 'spectral', 'random' or a (U, V) pair, got a "
+                             f"tuple of length {len(init)}")
+        U0, V0 = init
+        check_same_backend(("omega", train.values), ("init[0]", U0), ("init[1]", V0))
+        for nm, F, rows in (("init[0]", U0, m), ("init[1]", V0, n)):
+            if tuple(F.shape) != (rows, rank):
+                raise ValueError(f"`{nm}` must have shape ({rows}, {rank}), got {tuple(F.shape)}")
+            if not bool(xp.all(xp.isfinite(F))):
+                raise ValueError(f"`{nm}` must not contain NaN or inf")
+        U, V = orthonormalize_transfer(xp.astype(U0, dtype), xp.astype(V0, dtype))
+        return U, V
+    if init == "random":
+        U = qr(bk.random_normal(rng, (m, rank), dtype=dtype), check=False)[0]
+        V = bk.random_normal(rng, (n, rank), dtype=dtype) * 0.0
+        return U, V
+    U, V = spectral_init(train, rank, rng)
+    if incoh is not False:
+        mu = math.sqrt(max(1.0, math.log(max(m, n)))) if incoh is None else float(incoh)
+        U_clipped = clip_rows(U, mu)
+        if U_clipped is not U:
+            V = V @ (U_clipped.T @ U).T  # keep U Vᵀ close to the spectral estimate
+            U = U_clipped
+    return U, V
+
+
+def complete_matrix(
+    omega,
+    rank,
+    *,
+    method="robust_altmin",
+    maxiter=100,
+    tol=1e-9,
+    rtol=1e-6,
+    reg=0.0,
+    biases=False,
+    bias_reg=10.0,
+    validation=None,
+    patience=5,
+    init="spectral",
+    incoherence_clip=None,
+    split_samples=False,
+    inner_steps=3,
+    inner_rtol=None,
+    heavy_row_threshold=None,
+    stall_window=10,
+    reference=None,
+    callback=None,
+    verbose=False,
+    rng=None,
+):
+    """Complete a partially observed low-rank matrix.
+
+    Finds ``U`` (m, k) and ``V`` (n, k) with ``P_Ω(U Vᵀ) ≈ P_Ω(M)`` by alternating minimization.
+
+    Parameters
+    ----------
+    omega : lowrank_la.sampled.ObservedEntries
+        Observed entries with values (NumPy, CuPy or torch arrays; the factors come back on the
+        same backend and device, in the values' floating dtype).
+    rank : int
+        Target rank ``k``, ``1 <= k <= min(m, n)``.
+    method : {"robust_altmin", "altmin", "softimpute_als"}
+        ``"robust_altmin"`` (default): approximate per-row solves (warm-started matrix-free CG,
+        sketch-and-precondition for heavy rows), ``|Ω| k`` per sweep (Gu et al. 2024).
+        ``"altmin"``: exact per-row least squares, ``|Ω| k^2`` per sweep (Jain et al. 2013).
+        ``"softimpute_als"``: nuclear-norm regularized softImpute-ALS with ``λ = reg``
+        (Hastie et al. 2015); biased by λ, not an exact-recovery method.
+    maxiter : int
+        Maximum number of sweeps (one sweep updates both factors).
+    tol : float
+        Converged when ``||P_Ω(U Vᵀ - M)||_F / ||P_Ω(M)||_F <= tol``.
+    rtol : float
+        Converged when the relative change of that residual over one sweep is ``<= rtol`` (a
+        fixed point, e.g. the noise level of noisy data).
+    reg : float
+        Ridge parameter λ of the per-row problems (``altmin``/``robust_altmin``) or the nuclear
+        norm weight (``softimpute_als``).
+    biases : bool
+        Fit ``mean + row_bias + col_bias`` first (ridge ``bias_reg``), then complete the residual.
+    bias_reg : float
+        Shrinkage of the biases toward zero (in counts of pseudo-observations).
+    validation : ObservedEntries, optional
+        Held-out entries: their RMSE is recorded per sweep and the run stops when it has not
+        improved for ``patience`` sweeps, returning the best factors.
+    patience : int
+    init : {"spectral", "random"} or (U0, V0)
+        Spectral start (top-k SVD of ``P_Ω(M)/p`` on the sparse operator, then incoherence
+        clipping), a random orthonormal start, or given factors.
+    incoherence_clip : None, False or float
+        μ for the clipping of the spectral start (rows longer than ``2 μ sqrt(k/m)`` are zeroed
+        before re-orthonormalizing); ``None`` uses ``sqrt(log max(m, n))``, ``False`` disables.
+    split_samples : bool
+        Partition Ω into ``2 maxiter + 1`` disjoint parts, a fresh part per half-step, as the
+        theory assumes (needs many samples; off by default).
+    inner_steps : int
+        CG steps per row and half-step for ``robust_altmin``.
+    inner_rtol : float, optional
+        Per-row relative residual at which CG stops early (``robust_altmin``).
+    heavy_row_threshold : int, optional
+        Rows (or columns) with at least this many entries use sketch-and-precondition in
+        ``robust_altmin``; default ``8 k^2`` (where a sketch QR is cheap next to the data).
+    stall_window : int
+        The run stops as stalled (``success=False``) when the residual fell by less than 10 %
+        over this many sweeps while its decrease was not itself dying out.
+    reference : LowRankMatrix, optional
+        The true matrix, for synthetic experiments: ``history["error"]`` records
+        ``||U Vᵀ - M*||_F / ||M*||_F`` each sweep (biases not included).
+    callback : callable, optional
+        ``callback(result_so_far)`` after each sweep; raising ``StopIteration`` stops the run.
+    verbose : bool
+        Log one line per sweep to the ``lowrank_la`` logger (INFO).
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    CompletionResult
+        ``U``, ``V``, ``mean``, ``row_bias``, ``col_bias``, ``predict(rows, cols)``,
+        ``save(path)``; ``success``, ``status`` (0 converged, 1 maxiter, 2 stalled, 3 diverged,
+        4 early-stopped on validation, 5 stopped by callback), ``message``, ``nit``, and
+        ``history`` with per-sweep ``residual`` (relative, on Ω), ``validation_rmse``, ``time``,
+        ``inner_steps``, ``inner_residual`` (worst relative per-row residual), ``incoherence_U``,
+        ``incoherence_V``, ``subspace_change`` (sin of the largest principal angle to the
+        previous ``U``) and ``error`` (with ``reference``).  Rows or columns without any entry
+        get zero factors (their prediction is the bias terms); ``n_empty_rows`` and
+        ``n_empty_cols`` count them.
+
+    Raises
+    ------
+    TypeError
+        ``omega``/``validation`` not ``ObservedEntries``, bad argument types.
+    ValueError
+        Rank out of range, empty Ω, Ω without values, validation entries outside the shape,
+        bad options.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the run ends without converging (maxiter, stall or divergence).
+
+    References
+    ----------
+    Y. Gu, Z. Song, J. Yin, L. Zhang, "Low rank matrix completion via robust alternating
+    minimization in nearly linear time", ICLR 2024.
+    P. Jain, P. Netrapalli, S. Sanghavi, "Low-rank matrix completion using alternating
+    minimization", STOC 2013.
+    T. Hastie, R. Mazumder, J. D. Lee, R. Zadeh, "Matrix completion and low-rank SVD via fast
+    alternating least squares", JMLR 16, 2015.
+
+    Examples
+    --------
+    >>> from lowrank_la.completion import complete_matrix
+    >>> from lowrank_la.datasets import synthetic_completion
+    >>> omega, M = synthetic_completion(300, 200, 4, oversampling=4, rng=0)
+    >>> res = complete_matrix(omega, 4, reference=M, rng=0)
+    >>> bool(res.success), res.history["error"][-1] < 1e-6
+    (True, True)
+    """
+    _check_entries(omega, "omega")
+    m, n = omega.shape
+    rank = check_rank(rank, "rank", maximum=min(m, n))
+    check_option(method, "method", set(METHODS))
+    maxiter = check_int(maxiter, "maxiter", minimum=1)
+    tol = check_nonnegative(tol, "tol")
+    rtol = check_nonnegative(rtol, "rtol")
+    reg = check_nonnegative(reg, "reg")
+    bias_reg = check_nonnegative(bias_reg, "bias_reg")
+    patience = check_int(patience, "patience", minimum=1)
+    inner_steps = check_int(inner_steps, "inner_steps", minimum=1)
+    stall_window = check_int(stall_window, "stall_window", minimum=2)
+    if inner_rtol is not None:
+        inner_rtol = check_nonnegative(inner_rtol, "inner_rtol")
+    if heavy_row_threshold is None:
+        heavy_row_threshold = 8 * rank * rank
+    heavy_row_threshold = check_int(heavy_row_threshold, "heavy_row_threshold", minimum=1)
+    if not (isinstance(init, tuple) or init in ("spectral", "random")):
+        raise ValueError(f"`init` must be 'spectral', 'random' or a (U, V) pair, got {init!r}")
+    if incoherence_clip not in (None, False):
+        incoherence_clip = check_nonnegative(incoherence_clip, "incoherence_clip")
+    if validation is not None:
+        _check_entries(validation, "validation", shape=(m, n))
+        check_same_backend(("omega", omega.values), ("validation", validation.values))
+    if reference is not None and (not isinstance(reference, LowRankMatrix)
+                                  or reference.shape != (m, n)):
+        raise ValueError(f"`reference` must be a LowRankMatrix of shape {(m, n)}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be callable, got {type(callback).__name__}")
+    if split_samples and omega.nnz < 2 * maxiter + 1:
+        raise ValueError(f"`split_samples` needs at least 2 maxiter + 1 = {2 * maxiter + 1} "
+                         f"entries, got {omega.nnz}")
+    rng = check_rng(rng)
+
+    bk = omega.backend
+    xp = bk.xp
+    dtype = bk.float_dtype(omega.values)
+    t_start = time.perf_counter()
+
+    mean, row_bias, col_bias = 0.0, None, None
+    train = omega
+    if biases:
+        mean, row_bias, col_bias, train = fit_biases(omega, bias_reg)
+    if not xp.isdtype(train.values.dtype, "real floating"):
+        train = train.with_values(xp.astype(train.values, dtype))
+    values_norm = float(xp.linalg.vector_norm(train.values)) or 1.0
+    # the residual cannot go below round-off: in float32 tol=1e-9 means "working precision"
+    tol_eff = max(tol, 10 * float(xp.finfo(dtype).eps))
+
+    parts = train.partition(2 * maxiter + 1, rng=rng) if split_samples else None
+    U, V = _initial_factors(parts[0] if parts else train, rank, init, incoherence_clip, rng,
+                            bk, dtype)
+
+    n_empty_rows = int(bk.to_host(xp.sum(xp.astype(train.row_counts() == 0, xp.int64))))
+    n_empty_cols = int(bk.to_host(xp.sum(xp.astype(train.col_counts() == 0, xp.int64))))
+
+    def make_solver(entries):
+        counts = bk.to_host(entries.row_counts())
+        underdetermined = bool(np.any((counts > 0) & (counts < rank)))
+        # rows with fewer than k entries have singular normal equations: a ridge at round-off
+        # level picks the minimum-norm solution instead of failing (or producing NaN)
+        floor = math.sqrt(float(xp.finfo(dtype).eps)) if underdetermined and reg == 0 else 0.0
+        return HalfStepSolver(entries, method, reg + floor, inner_steps, inner_rtol,
+                              heavy_row_threshold, rng), floor
+
+    history = History()
+    status, message = MAXITER, ""
+    best = None  # (rmse, U, V, sweep)
+    residuals = []
+    result = CompletionResult(U=U, V=V, mean=mean, row_bias=row_bias, col_bias=col_bias,
+                              method=method, n_empty_rows=n_empty_rows,
+                              n_empty_cols=n_empty_cols, history=history, nit=0)
+
+    if method == "softimpute_als":
+        # Algorithm 3.1 starts from orthonormal U, D = I and B = 0 (so X* = P_Ω(M) at first)
+        state = SoftImputeState(train, train.T, U, xp.zeros_like(V),
+                                xp.ones(rank, dtype=dtype, device=bk.device), reg)
+    else:
+        solvers_fixed = None
+        if not split_samples:
+            row_solver, floor_r = make_solver(train)
+            col_solver, floor_c = make_solver(train.T)
+            solvers_fixed = (col_solver, row_solver)
+            result["ridge_floor"] = max(floor_r, floor_c)
+
+    U_prev = U
+    last_good = (U, V)
+    nit = 0
+    for it in range(1, maxiter + 1):
+        t_sweep = time.perf_counter()
+        info = {"inner_steps": None, "inner_residual": None}
+        mu_u = mu_v = None
+        if method == "softimpute_als":
+            old = state.snapshot()
+            state.half_step_B()
+            state.half_step_A()
+            change = math.sqrt(state.change_ratio(old))
+            U, V = state.U, state.V * (state.D * state.D)[None, :]
+        else:
+            if split_samples:
+                col_solver, _ = make_solver(parts[2 * it - 1].T)
+                row_solver, _ = make_solver(parts[2 * it])
+            else:
+                col_solver, row_solver = solvers_fixed
+            V, info_v = col_solver.solve(U, V)
+            V, U = orthonormalize_transfer(V, U)
+            mu_v = incoherence(V)
+            U, info = row_solver.solve(V, U)
+            U, V = orthonormalize_transfer(U, V)
+            mu_u = incoherence(U)
+            if info_v["inner_residual"] is not None:
+                info["inner_residual"] = max(info["inner_residual"], info_v["inner_residual"])
+                info["inner_steps"] = max(info["inner_steps"], info_v["inner_steps"])
+        nit = it
+        _, sq = sampled_residual(train, U, V)
+        rel = math.sqrt(max(float(sq), 0.0)) / values_norm
+        finite = math.isfinite(rel) and bool(xp.all(xp.isfinite(U))) and \
+            bool(xp.all(xp.isfinite(V)))
+        record = {"residual": rel, "time": time.perf_counter() - t_start,
+                  "sweep_time": time.perf_counter() - t_sweep,
+                  "inner_steps": info["inner_steps"], "inner_residual": info["inner_residual"],
+                  "incoherence_U": mu_u, "incoherence_V": mu_v}
+        if not finite:
+            history.record(**record)
+            status, message = DIVERGED, f"diverged: non-finite values in sweep {it}"
+            U, V = last_good  # return the last finite iterate, never NaN factors
+            break
+        last_good = (U, V)
+        if method != "softimpute_als":
+            record["subspace_change"] = subspace_distance(U_prev, U, orthonormal=True,
+                                                          accurate=False)
+        else:
+            record["subspace_change"] = None
+        U_prev = U if method != "softimpute_als" else U_prev
+        if reference is not None:
+            record["error"] = (LowRankMatrix(U, None, V) - reference).norm() / reference.norm()
+        val_rmse = None
+        if validation is not None:
+            result.update(U=U, V=V)
+            val_rmse = result.rmse(validation)
+            record["validation_rmse"] = val_rmse
+            if best is None or val_rmse < best[0]:
+                best = (val_rmse, U, V, it)
+        history.record(**record)
+        residuals.append(rel)
+        if verbose:
+            logger.info("%s sweep %d: residual %.3e%s (%.2f s)", method, it, rel,
+                        "" if val_rmse is None else f", validation RMSE {val_rmse:.4f}",
+                        record["sweep_time"])
+        result.update(U=U, V=V, nit=it)
+        if callback is not None:
+            try:
+                callback(result)
+            except StopIteration:
+                status, message = CALLBACK, f"stopped by callback after sweep {it}"
+                break
+        # -- stopping rules -------------------------------------------------------------
+        if rel <= tol_eff:
+            status, message = CONVERGED, (f"converged: relative residual {rel:.2e} <= "
+                                          f"{'tol' if tol_eff == tol else 'working precision'} "
+                                          f"{tol_eff:.1e}")
+            break
+        if method == "softimpute_als":
+            if change <= rtol:
+                status, message = CONVERGED, (f"converged: relative change of the estimate "
+                                              f"{change:.2e} <= rtol {rtol:.1e}")
+                break
+        elif it > 1 and abs(residuals[-2] - rel) <= rtol * residuals[-2]:
+            status, message = CONVERGED, (f"converged: residual {rel:.3e} changed by <= rtol "
+                                          f"{rtol:.1e} in the last sweep")
+            break
+        if best is not None and it - best[3] >= patience:
+            status, message = EARLY_STOPPED, (
+                f"early stop: validation RMSE did not improve for {patience} sweeps; best "
+                f"{best[0]:.4f} at sweep {best[3]}")
+            break
+        if method != "softimpute_als" and it > stall_window:
+            old_res = residuals[-stall_window - 1]
+            first_drop = residuals[-stall_window - 1] - residuals[-stall_window]
+            last_drop = residuals[-2] - rel
+            if old_res - rel < 0.1 * old_res and last_drop > 0.25 * max(first_drop, 0.0):
+                status, message = STALLED, (
+                    f"stalled: relative residual {rel:.3e} fell by only "
+                    f"{100 * (old_res - rel) / old_res:.1f}% over the last {stall_window} sweeps "
+                    "(ill-conditioned matrix or too few samples?)")
+                break
+    else:
+        message = (f"maxiter={maxiter} sweeps reached with relative residual "
+                   f"{residuals[-1]:.3e} > tol {tol:.1e}")
+
+    if method == "softimpute_als" and status != DIVERGED:
+        U, V = state.final_factors()
+    if status == EARLY_STOPPED or (best is not None and status in (MAXITER, CALLBACK)):
+        _, U, V, _ = best
+    success = status in (CONVERGED, EARLY_STOPPED, CALLBACK)
+    if not success:
+        warn_not_converged(f"complete_matrix({method}): {message}")
+    result.update(U=U, V=V, success=success, status=status, message=message, nit=nit)
+    return result
