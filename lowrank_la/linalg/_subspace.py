@@ -72,7 +72,7 @@ def principal_angles(U, V, *, orthonormal=False, accurate=True):
     C = U.T @ V
     cos = xp.linalg.svdvals(C)  # decreasing
     if not accurate:
-        return xp.flip(xp.acos(xp.clip(cos, 0.0, 1.0)))
+        return xp.acos(xp.clip(cos, 0.0, 1.0))  # increasing, as cos decreases
     sin = xp.flip(xp.linalg.svdvals(V - U @ C))  # increasing, paired with decreasing cosines
     cos = xp.clip(cos, 0.0, 1.0)
     sin = xp.clip(sin, 0.0, 1.0)
