@@ -39,4 +39,6 @@ def run(args) -> int:
 
 # "module:function" of solver demos: each takes the parsed args, prints one line and returns
 # whether its answer checked out.  Solver modules add their entry here.
-_EXTRA_DEMOS: list[str] = []
+_EXTRA_DEMOS: list[str] = [
+    "lowrank_la.completion._driver:demo",
+]
