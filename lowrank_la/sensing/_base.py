@@ -43,7 +43,9 @@ class MeasurementOperator:
 
     Subclasses set ``shape``, ``m``, ``dtype``, ``backend`` and ``symmetric`` (True when every
     ``A_i`` is symmetric, so that ``A*(z)`` is symmetric and ``A`` only sees the symmetric part
-    of its argument) and implement :meth:`forward` and :meth:`adjoint`.
+    of its argument) and implement ``_forward`` and ``_adjoint`` (unchecked; the public
+    :meth:`forward` and :meth:`adjoint` validate first, the solvers call the unchecked ones on
+    their own iterates so that small problems do not pay for validation every iteration).
 
     Examples
     --------
@@ -61,13 +63,19 @@ class MeasurementOperator:
 
     # -- to be provided by subclasses -----------------------------------------------------
 
-    def forward(self, X):  # pragma: no cover - abstract
-        """``A(X)``: ``(..., n1, n2) -> (..., m)``."""
+    def _forward(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def adjoint(self, z):  # pragma: no cover - abstract
-        """``A*(z) = sum_i z_i A_i``: ``(..., m) -> (..., n1, n2)``."""
+    def _adjoint(self, z):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def forward(self, X):
+        """``A(X)``: ``(..., n1, n2) -> (..., m)`` (a leading batch axis is allowed)."""
+        return self._forward(self._check_input(X))
+
+    def adjoint(self, z):
+        """``A*(z) = sum_i z_i A_i``: ``(..., m) -> (..., n1, n2)``."""
+        return self._adjoint(self._check_measurements(z))
 
     # -- shared ---------------------------------------------------------------------------
 
@@ -84,12 +92,12 @@ class MeasurementOperator:
                 f"symmetric={self.symmetric}, dtype={self.dtype}, backend={self.backend.name})")
 
     def forward_factored(self, L, R):
-        """``A(L R^T)`` for factors ``L (..., n1, k)`` and ``R (..., n2, k)``."""
-        return self.forward(L @ self.xp.matrix_transpose(R))
+        """``A(L R^T)`` for factors ``L (..., n1, k)``, ``R (..., n2, k)`` (unchecked: solver use)."""
+        return self._forward(L @ self.xp.matrix_transpose(R))
 
     def adjoint_times(self, z, right=None, left=None):
-        """``(A*(z) @ right, A*(z)^T @ left)``; an entry is None where its factor is None."""
-        G = self.adjoint(z)
+        """``(A*(z) @ right, A*(z)^T @ left)`` (None where the factor is None; unchecked)."""
+        G = self._adjoint(z)
         a = None if right is None else G @ right
         b = None if left is None else self.xp.matrix_transpose(G) @ left
         return a, b
@@ -133,7 +141,7 @@ class MeasurementOperator:
         """
         xp = self.xp
         eye = xp.eye(self.m, dtype=self.dtype, device=self.backend.device)
-        G = self.adjoint(eye)
+        G = self._adjoint(eye)
         return xp.reshape(G, (self.m, self.shape[0] * self.shape[1]))
 
     def aslinearoperator(self):

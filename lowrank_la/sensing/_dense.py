@@ -75,17 +75,14 @@ class DenseMeasurements(MeasurementOperator):
         u = xp.take(Xf, self._upper, axis=-1) + xp.take(Xf, self._lower, axis=-1)
         return u * self._half
 
-    def forward(self, X):
-        """``A(X)`` for ``X`` of shape ``(n1, n2)`` or ``(b, n1, n2)``: one GEMV / GEMM."""
-        X = self._check_input(X)
+    def _forward(self, X):
+        # one GEMV (one GEMM for a batch)
         u = self._vec(X)
         if u.ndim == 1:
             return self.matrix @ u
         return u @ self.xp.matrix_transpose(self.matrix)
 
-    def adjoint(self, z):
-        """``A*(z)`` for ``z`` of shape ``(m,)`` or ``(b, m)``: one GEMV / GEMM."""
-        z = self._check_measurements(z)
+    def _adjoint(self, z):
         xp = self.xp
         v = z @ self.matrix
         if self.packed:

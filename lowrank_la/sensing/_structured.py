@@ -106,16 +106,12 @@ class RankOneMeasurements(MeasurementOperator):
         self.symmetric = bool(symmetric)
         self._scale = 1.0 / float(np.sqrt(self.m))
 
-    def forward(self, X):
-        """``A(X)_i = a_i^T X b_i / sqrt(m)``; ``O(m n1 n2)``."""
-        X = self._check_input(X)
+    def _forward(self, X):
         xp = self.xp
         XB = X @ xp.matrix_transpose(self.b)  # (..., n1, m)
         return xp.sum(xp.matrix_transpose(self.a) * XB, axis=-2) * self._scale
 
-    def adjoint(self, z):
-        """``A*(z) = sum_i z_i a_i b_i^T / sqrt(m)``."""
-        z = self._check_measurements(z)
+    def _adjoint(self, z):
         xp = self.xp
         return (xp.matrix_transpose(self.a) @ (z[..., :, None] * self.b)) * self._scale
 
@@ -227,16 +223,12 @@ class EntrySampling(MeasurementOperator):
         # row-major positions are already the CSR order ObservedEntries keeps
         self.entries = ObservedEntries(self.rows, self.cols, None, self.shape)
 
-    def forward(self, X):
-        """Gather the sampled entries (times the scale)."""
-        X = self._check_input(X)
+    def _forward(self, X):
         xp = self.xp
         Xf = xp.reshape(X, (*X.shape[:-2], self.shape[0] * self.shape[1]))
         return xp.take(Xf, self.positions, axis=-1) * self._scale
 
-    def adjoint(self, z):
-        """Place ``z`` (times the scale) at the sampled positions, zeros elsewhere."""
-        z = self._check_measurements(z)
+    def _adjoint(self, z):
         xp = self.xp
         full = xp.take(z, self._slot, axis=-1) * self._observed
         return xp.reshape(full, (*z.shape[:-1], *self.shape))
