@@ -1,0 +1,357 @@
+"""Distributed alternating minimization on a :class:`DaskObservedEntries`.
+
+Each half-step maps the single-machine solver (:class:`lowrank_la.completion._altmin.
+HalfStepSolver`: the same ``rowwise_lstsq`` / ``rowwise_cg`` kernels) over the row blocks (or the
+column blocks), with the fixed factor scattered to every worker once per half-step.  The factors
+(``(m + n) k`` numbers, tiny next to Ω) live on the client, where the ``n x k`` QR of
+``orthonormalize_transfer`` and the stopping rules run exactly as in
+:func:`lowrank_la.completion.complete_matrix`; so the two agree to rounding (the per-row
+problems are the same arithmetic; only sums over blocks are reordered).  The spectral start is
+``randomized_svd`` on a linear operator whose products are block SpMMs on the workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+
+import numpy as np
+
+from .._backend import get_backend
+from .._result import History, warn_not_converged
+from .._validation import check_int, check_nonnegative, check_option, check_rank, check_rng
+from ..completion._altmin import HalfStepSolver, incoherence, orthonormalize_transfer
+from ..completion._driver import (
+    CALLBACK,
+    CONVERGED,
+    DIVERGED,
+    EARLY_STOPPED,
+    MAXITER,
+    STALLED,
+    _check_entries,
+    _initial_factors,
+)
+from ..completion._model import CompletionResult
+from ..linalg import LowRankMatrix, subspace_distance
+from ..sampled import sampled_residual, spmm
+from ._entries import DaskObservedEntries
+
+__all__ = ["complete_matrix_distributed"]
+
+logger = logging.getLogger("lowrank_la")
+
+_METHODS = ("robust_altmin", "altmin")
+
+# Worker threads of one process share Numba's thread pool, and the ``workqueue`` layer (the one
+# these machines use) aborts on concurrent parallel regions: run one block's kernels at a time per
+# process.  The kernels are parallel over rows inside, so nothing is lost; separate worker
+# processes (Dask's default) still run in parallel.
+KERNEL_LOCK = threading.Lock()
+
+
+def _solve_block(block, F, X0, method, lam, inner_steps, inner_rtol, heavy, seed, residual):
+    """One block of a half-step on its worker: ``(X, info, squared residual or None)``."""
+    om = block.entries
+    with KERNEL_LOCK:
+        solver = HalfStepSolver(om, method, lam, inner_steps, inner_rtol, heavy,
+                                np.random.default_rng(seed))
+        X, info = solver.solve(F, X0)
+        sq = float(sampled_residual(om, X, F)[1]) if residual else None
+    return X, info, sq
+
+
+def _spmm_block(block, X):
+    with KERNEL_LOCK:
+        return spmm(block.entries, X)
+
+
+class _BlockOperator:
+    """``S`` (values at Ω) as a linear operator whose products run on the workers."""
+
+    def __init__(self, omega: DaskObservedEntries):
+        self.omega = omega
+        self.shape = omega.shape
+        self.nnz = omega.nnz
+        self.dtype = omega.dtype
+        self.backend = get_backend()
+        # backend/dtype witness for the shared start-up code (never read as data)
+        self.values = np.empty(0, dtype=omega.dtype)
+
+    def _apply(self, blocks, X):
+        c = self.omega.client
+        fut = c.scatter(np.ascontiguousarray(X), broadcast=True, hash=False)
+        return np.concatenate(c.gather(c.map(_spmm_block, blocks, X=fut, pure=False)), axis=0)
+
+    def matmat(self, X):
+        return self._apply(self.omega.row_blocks, X)
+
+    def rmatmat(self, Y):
+        return self._apply(self.omega.col_blocks, Y)
+
+
+class _HalfStep:
+    """The solver of one side (rows or columns): blocks, edges, ridge and heavy threshold."""
+
+    def __init__(self, omega, blocks, edges, method, lam, inner_steps, inner_rtol, heavy, seed):
+        self.client, self.blocks, self.edges = omega.client, blocks, edges
+        self.args = (method, lam, inner_steps, inner_rtol, heavy)
+        self.method, self.seed, self.calls = method, seed, 0
+
+    def solve(self, F, X, residual=False):
+        c = self.client
+        self.calls += 1
+        fut = c.scatter(F, broadcast=True, hash=False)  # the small factor, once per half-step
+        tasks = []
+        for b, blk in enumerate(self.blocks):
+            r0, r1 = int(self.edges[b]), int(self.edges[b + 1])
+            X0 = X[r0:r1] if self.method == "robust_altmin" else None
+            seed = np.random.SeedSequence([self.seed, self.calls, b])
+            tasks.append(c.submit(_solve_block, blk, fut, X0, *self.args, seed, residual,
+                                  pure=False))
+        out = c.gather(tasks)
+        X_new = np.concatenate([o[0] for o in out], axis=0)
+        steps = [o[1]["inner_steps"] for o in out if o[1]["inner_steps"] is not None]
+        res = [o[1]["inner_residual"] for o in out if o[1]["inner_residual"] is not None]
+        info = {"inner_steps": max(steps) if steps else None,
+                "inner_residual": max(res) if res else None}
+        sq = sum(o[2] for o in out) if residual else None
+        return X_new, info, sq
+
+
+def complete_matrix_distributed(
+    omega,
+    rank,
+    *,
+    method="robust_altmin",
+    maxiter=100,
+    tol=1e-9,
+    rtol=1e-6,
+    reg=0.0,
+    biases=False,
+    validation=None,
+    patience=5,
+    init="spectral",
+    incoherence_clip=None,
+    split_samples=False,
+    inner_steps=3,
+    inner_rtol=None,
+    heavy_row_threshold=None,
+    stall_window=10,
+    reference=None,
+    callback=None,
+    verbose=False,
+    rng=None,
+):
+    """:func:`lowrank_la.completion.complete_matrix` on a Dask cluster.
+
+    Same arguments, result type and stopping rules; ``omega`` is a
+    :class:`DaskObservedEntries` (its client does the work).  With the same ``rng`` the factors
+    equal the single-machine run's to rounding (for ``robust_altmin``, when no row or column
+    reaches ``heavy_row_threshold``: the sketches of heavy rows draw per-block random streams).
+
+    Parameters
+    ----------
+    omega : DaskObservedEntries
+    rank : int
+    method : {"robust_altmin", "altmin"}
+        ``"softimpute_als"`` is not distributed (yet): ``ValueError``.
+    maxiter, tol, rtol, reg, patience, init, incoherence_clip, inner_steps, inner_rtol
+        As :func:`~lowrank_la.completion.complete_matrix`.
+    biases : bool
+        Only ``False`` (bias fitting is in-memory only): ``ValueError`` otherwise.
+    validation : lowrank_la.sampled.ObservedEntries, optional
+        Held-out entries, in memory on the client (they are few).
+    split_samples : bool
+        Only ``False``: ``ValueError`` otherwise.
+    heavy_row_threshold, stall_window, reference, callback, verbose, rng
+        As :func:`~lowrank_la.completion.complete_matrix`.
+
+    Returns
+    -------
+    lowrank_la.completion.CompletionResult
+        NumPy factors ``U``, ``V`` on the client, ``history`` and status as in
+        ``complete_matrix``; ``history["sweep_time"]`` includes the scheduling overhead.
+
+    Raises
+    ------
+    TypeError
+        ``omega`` not a DaskObservedEntries, bad argument types.
+    ValueError
+        Bad rank or options, unsupported options (see above).
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the run ends without converging.
+
+    References
+    ----------
+    Y. Gu, Z. Song, J. Yin, L. Zhang, "Low rank matrix completion via robust alternating
+    minimization in nearly linear time", ICLR 2024.  P. Jain, P. Netrapalli, S. Sanghavi,
+    "Low-rank matrix completion using alternating minimization", STOC 2013.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster
+    >>> from lowrank_la.datasets import synthetic_completion
+    >>> from lowrank_la.distributed import DaskObservedEntries, complete_matrix_distributed
+    >>> omega, M = synthetic_completion(200, 150, 3, oversampling=4, rng=0)
+    >>> with LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
+    ...                   dashboard_address=None) as cluster, Client(cluster) as client:
+    ...     d = DaskObservedEntries.from_entries(omega, n_row_blocks=2, client=client)
+    ...     res = complete_matrix_distributed(d, 3, reference=M, rng=0)
+    >>> bool(res.success), res.history["error"][-1] < 1e-6
+    (True, True)
+    """
+    if not isinstance(omega, DaskObservedEntries):
+        raise TypeError(f"`omega` must be a lowrank_la.distributed.DaskObservedEntries, got "
+                        f"{type(omega).__name__}")
+    m, n = omega.shape
+    rank = check_rank(rank, "rank", maximum=min(m, n))
+    if method == "softimpute_als":
+        raise ValueError("`method`='softimpute_als' is not available on a cluster yet; use "
+                         "'altmin' or 'robust_altmin' (or complete_matrix in memory)")
+    check_option(method, "method", set(_METHODS))
+    if biases:
+        raise ValueError("`biases`=True is not available on a cluster yet: subtract the "
+                         "biases from the values first (or use complete_matrix in memory)")
+    if split_samples:
+        raise ValueError("`split_samples`=True is not available on a cluster yet")
+    maxiter = check_int(maxiter, "maxiter", minimum=1)
+    tol = check_nonnegative(tol, "tol")
+    rtol = check_nonnegative(rtol, "rtol")
+    reg = check_nonnegative(reg, "reg")
+    patience = check_int(patience, "patience", minimum=1)
+    inner_steps = check_int(inner_steps, "inner_steps", minimum=1)
+    stall_window = check_int(stall_window, "stall_window", minimum=2)
+    if inner_rtol is not None:
+        inner_rtol = check_nonnegative(inner_rtol, "inner_rtol")
+    if heavy_row_threshold is None:
+        heavy_row_threshold = 8 * rank * rank
+    heavy_row_threshold = check_int(heavy_row_threshold, "heavy_row_threshold", minimum=1)
+    if not (isinstance(init, tuple) or init in ("spectral", "random")):
+        raise ValueError(f"`init` must be 'spectral', 'random' or a (U, V) pair, got {init!r}")
+    if incoherence_clip not in (None, False):
+        incoherence_clip = check_nonnegative(incoherence_clip, "incoherence_clip")
+    if validation is not None:
+        _check_entries(validation, "validation", shape=(m, n))
+    if reference is not None and (not isinstance(reference, LowRankMatrix)
+                                  or reference.shape != (m, n)):
+        raise ValueError(f"`reference` must be a LowRankMatrix of shape {(m, n)}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be callable, got {type(callback).__name__}")
+    rng = check_rng(rng)
+
+    bk = get_backend()
+    dtype = omega.dtype
+    t_start = time.perf_counter()
+    row_stats, col_stats = omega.block_stats(rank)
+    values_norm = math.sqrt(sum(s[1] for s in row_stats)) or 1.0
+    tol_eff = max(tol, 10 * float(np.finfo(dtype).eps))
+    op = _BlockOperator(omega)
+    U, V = _initial_factors(op, rank, init, incoherence_clip, rng, bk, dtype)
+    seed = int(rng.integers(2**63))  # per-block streams for heavy-row sketches
+
+    def make_solver(blocks, edges, stats):
+        underdetermined = any(s[3] for s in stats)
+        floor = math.sqrt(float(np.finfo(dtype).eps)) if underdetermined and reg == 0 else 0.0
+        return _HalfStep(omega, blocks, edges, method, reg + floor, inner_steps, inner_rtol,
+                         heavy_row_threshold, seed), floor
+
+    row_solver, floor_r = make_solver(omega.row_blocks, omega.row_edges, row_stats)
+    col_solver, floor_c = make_solver(omega.col_blocks, omega.col_edges, col_stats)
+    history = History()
+    result = CompletionResult(U=U, V=V, mean=0.0, row_bias=None, col_bias=None, method=method,
+                              n_empty_rows=sum(s[2] for s in row_stats),
+                              n_empty_cols=sum(s[2] for s in col_stats), history=history,
+                              nit=0, ridge_floor=max(floor_r, floor_c))
+    status, message, best, residuals = MAXITER, "", None, []
+    U_prev, last_good, nit = U, (U, V), 0
+    for it in range(1, maxiter + 1):
+        t_sweep = time.perf_counter()
+        V, info_v, _ = col_solver.solve(U, V)
+        V, U = orthonormalize_transfer(V, U)
+        mu_v = incoherence(V)
+        # the residual of (U_new, V) is the residual of the transferred pair up to rounding:
+        # computing it inside the row half-step saves one more broadcast of V
+        U, info, sq = row_solver.solve(V, U, residual=True)
+        U, V = orthonormalize_transfer(U, V)
+        mu_u = incoherence(U)
+        if info_v["inner_residual"] is not None:
+            info["inner_residual"] = max(info["inner_residual"], info_v["inner_residual"])
+            info["inner_steps"] = max(info["inner_steps"], info_v["inner_steps"])
+        nit = it
+        rel = math.sqrt(max(sq, 0.0)) / values_norm
+        record = {"residual": rel, "time": time.perf_counter() - t_start,
+                  "sweep_time": time.perf_counter() - t_sweep,
+                  "inner_steps": info["inner_steps"], "inner_residual": info["inner_residual"],
+                  "incoherence_U": mu_u, "incoherence_V": mu_v}
+        if not (math.isfinite(rel) and np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
+            history.record(**record)
+            status, message = DIVERGED, f"diverged: non-finite values in sweep {it}"
+            U, V = last_good
+            break
+        last_good = (U, V)
+        record["subspace_change"] = subspace_distance(U_prev, U, orthonormal=True,
+                                                      accurate=False)
+        U_prev = U
+        if reference is not None:
+            record["error"] = (LowRankMatrix(U, None, V) - reference).norm() / reference.norm()
+        val_rmse = None
+        if validation is not None:
+            result.update(U=U, V=V)
+            val_rmse = result.rmse(validation)
+            record["validation_rmse"] = val_rmse
+            if best is None or val_rmse < best[0]:
+                best = (val_rmse, U, V, it)
+        history.record(**record)
+        residuals.append(rel)
+        if verbose:
+            logger.info("distributed %s sweep %d: residual %.3e (%.2f s)", method, it, rel,
+                        record["sweep_time"])
+        result.update(U=U, V=V, nit=it)
+        if callback is not None:
+            try:
+                callback(result)
+            except StopIteration:
+                status, message = CALLBACK, f"stopped by callback after sweep {it}"
+                break
+        status, message = _stopping(residuals, rel, tol, tol_eff, rtol, best, it, patience,
+                                    stall_window)
+        if status != MAXITER:
+            break
+    else:
+        message = (f"maxiter={maxiter} sweeps reached with relative residual "
+                   f"{residuals[-1]:.3e} > tol {tol:.1e}")
+    if status == EARLY_STOPPED or (best is not None and status in (MAXITER, CALLBACK)):
+        _, U, V, _ = best
+    success = status in (CONVERGED, EARLY_STOPPED, CALLBACK)
+    if not success:
+        warn_not_converged(f"complete_matrix_distributed({method}): {message}")
+    result.update(U=U, V=V, success=success, status=status, message=message, nit=nit)
+    return result
+
+
+def _stopping(residuals, rel, tol, tol_eff, rtol, best, it, patience, stall_window):
+    """The stopping rules of ``complete_matrix`` (altmin family): ``(status, message)``."""
+    if rel <= tol_eff:
+        return CONVERGED, (f"converged: relative residual {rel:.2e} <= "
+                           f"{'tol' if tol_eff == tol else 'working precision'} {tol_eff:.1e}")
+    if it > 1 and abs(residuals[-2] - rel) <= rtol * residuals[-2]:
+        return CONVERGED, (f"converged: residual {rel:.3e} changed by <= rtol {rtol:.1e} in "
+                           "the last sweep")
+    if best is not None and it - best[3] >= patience:
+        return EARLY_STOPPED, (f"early stop: validation RMSE did not improve for {patience} "
+                               f"sweeps; best {best[0]:.4f} at sweep {best[3]}")
+    if it > stall_window:
+        old_res = residuals[-stall_window - 1]
+        first_drop = residuals[-stall_window - 1] - residuals[-stall_window]
+        last_drop = residuals[-2] - rel
+        if old_res - rel < 0.1 * old_res and last_drop > 0.25 * max(first_drop, 0.0):
+            return STALLED, (f"stalled: relative residual {rel:.3e} fell by only "
+                             f"{100 * (old_res - rel) / old_res:.1f}% over the last "
+                             f"{stall_window} sweeps (ill-conditioned matrix or too few "
+                             "samples?)")
+    return MAXITER, ""
