@@ -24,7 +24,10 @@ import numpy as np
 from ..linalg import sketch as _linalg_sketch
 from ..linalg._qr import qr as _qr
 
-__all__ = ["factor", "sketch_rows", "preconditioner", "matmul", "row_sq_norms", "EXACT_METHODS"]
+__all__ = [
+    "factor", "sketch_rows", "preconditioner", "matmul", "row_sq_norms", "product_row_sq_norms",
+    "leverage_transform", "EXACT_METHODS",
+]
 
 EXACT_METHODS = ("qr", "gram", "cholqr")
 
@@ -40,10 +43,67 @@ def matmul(A, P, sparse: bool):
     return A @ P
 
 
+_BLOCK = 1 << 16  # rows per block for host products: bounds the n x r temporaries
+
+
+def _blocks(bk, A, sparse):
+    """Row blocks for the NumPy/scipy.sparse path (None: one block on other backends)."""
+    n = A.shape[0]
+    if (sparse or bk.name == "numpy") and n > _BLOCK:
+        return [slice(i, min(i + _BLOCK, n)) for i in range(0, n, _BLOCK)]
+    return None
+
+
 def gram(bk, A, sparse: bool):
     if sparse:
         return np.asarray((A.T @ A).toarray())
     return A.T @ A
+
+
+def gram_of_product(bk, A, P, sparse: bool):
+    """``(A P)^T (A P)`` without forming the n x r product at once on the host."""
+    blocks = _blocks(bk, A, sparse)
+    if blocks is None:
+        B = matmul(A, P, sparse)
+        return B.T @ B
+    from scipy.linalg import blas
+
+    syrk = blas.ssyrk if P.dtype == np.float32 else blas.dsyrk
+    C = np.zeros((P.shape[1], P.shape[1]), dtype=P.dtype)
+    for b in blocks:
+        B = np.ascontiguousarray(matmul(A[b], P, sparse), dtype=P.dtype)
+        # syrk on the Fortran view B^T: half the flops of B.T @ B; fills the upper triangle
+        C += syrk(1.0, B.T, trans=0)
+    return np.triu(C) + np.triu(C, 1).T
+
+
+def product_row_sq_norms(bk, A, T, sparse: bool, *, low_precision: bool = False):
+    """Squared row norms of ``A T``, blockwise on the host.
+
+    ``low_precision``: on the NumPy/scipy.sparse path, form ``A T`` in float32 (half the GEMM
+    time); for sketched scores only, whose own error (~5%) dwarfs float32 rounding (1e-7).
+    """
+    host = sparse or bk.name == "numpy"
+    out_dtype = T.dtype
+    if low_precision and host and T.dtype == np.float64:
+        T = T.astype(np.float32)
+        if sparse:
+            A = A.astype(np.float32)
+    else:
+        low_precision = False
+    blocks = _blocks(bk, A, sparse) if host else None
+    if blocks is None:
+        blocks = [slice(0, A.shape[0])] if host else None
+    if blocks is None:
+        return row_sq_norms(bk, matmul(A, T, sparse))
+    out = np.empty(A.shape[0], dtype=out_dtype)
+    for b in blocks:
+        Ab = A[b]
+        if low_precision and not sparse:
+            Ab = Ab.astype(np.float32)
+        B = matmul(Ab, T, sparse)
+        out[b] = np.einsum("ij,ij->i", B, B)
+    return out
 
 
 def row_sq_norms(bk, Q):
@@ -62,7 +122,8 @@ def _countsketch_host(A, size, rng, sparse: bool):
     n = A.shape[0]
     buckets = rng.integers(0, size, size=n)
     signs = rng.choice(np.array([-1.0, 1.0], dtype=A.dtype), size=n)
-    S = scipy.sparse.csc_array((signs, (buckets, np.arange(n))), shape=(size, n))
+    # one entry per column: the CSC arrays directly, no COO conversion
+    S = scipy.sparse.csc_array((signs, buckets, np.arange(n + 1)), shape=(size, n))
     out = S @ A
     return out.toarray() if scipy.sparse.issparse(out) else np.asarray(out, dtype=A.dtype)
 
@@ -106,6 +167,15 @@ def preconditioner(bk, A, sparse: bool, *, sketch_size, sketch_kind, rng):
     SA = sketch_rows(bk, A, sparse, sketch_size, sketch_kind, rng)
     if not sparse and bk.name != "numpy":
         SA = bk.xp.astype(SA, A.dtype)
+    if SA.shape[0] > 2 * SA.shape[1]:
+        # R of the tall sketch first: the SVD of a d x d triangle is far cheaper than of S A
+        if sparse or bk.name == "numpy":
+            import scipy.linalg
+
+            SA = scipy.linalg.qr(np.asarray(SA, dtype=A.dtype), mode="r", check_finite=False)[0]
+            SA = SA[: SA.shape[1], :]
+        else:
+            SA = bk.linalg.qr(SA)[1]
     _, s, Vt, r, _ = _svd_cut(bk, SA, A.shape)
     return Vt.T / s[None, :], s, Vt, r
 
@@ -141,6 +211,23 @@ def factor(bk, A, sparse: bool, method: str, *, rng=None, sketch_size=None, sket
         R = (root[:, None] * V.T) @ (s0[:, None] * Vt0)
         return Q, R
     raise ValueError(f"`method` must be one of {sorted(EXACT_METHODS)}, got {method!r}")
+
+
+def leverage_transform(bk, A, sparse: bool, method: str, *, rng=None, sketch_size=None,
+                       sketch_kind="countsketch"):
+    """``T`` (d x r) with ``A T`` an orthonormal basis of range(A) (methods gram, cholqr)."""
+    xp = bk.xp
+    if method == "gram":
+        lam, V, _ = _eigh_cut(bk, gram(bk, A, sparse), A.shape)
+        return V / xp.sqrt(lam)[None, :]
+    if method == "cholqr":
+        P, _, _, _ = preconditioner(
+            bk, A, sparse, sketch_size=20 * A.shape[1] if sketch_size is None else sketch_size,
+            sketch_kind=sketch_kind, rng=rng,
+        )
+        lam, V, _ = _eigh_cut(bk, gram_of_product(bk, A, P, sparse), A.shape)
+        return P @ (V / xp.sqrt(lam)[None, :])
+    raise ValueError(f"`method` must be 'gram' or 'cholqr' here, got {method!r}")
 
 
 def default_jl_dim(n: int) -> int:

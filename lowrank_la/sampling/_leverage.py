@@ -6,7 +6,15 @@ import math
 
 from .._validation import check_int, check_nonnegative, check_option, check_rng
 from ..linalg import SKETCH_KINDS
-from ._factor import EXACT_METHODS, default_jl_dim, factor, matmul, preconditioner, row_sq_norms
+from ._factor import (
+    EXACT_METHODS,
+    default_jl_dim,
+    factor,
+    leverage_transform,
+    preconditioner,
+    product_row_sq_norms,
+    row_sq_norms,
+)
 from ._input import check_p, prepare_matrix
 
 __all__ = ["leverage_scores", "ridge_leverage_scores", "root_leverage_scores"]
@@ -32,10 +40,14 @@ def _check_sketch_args(sketch_size, sketch_kind, jl_dim):
 def _leverage(bk, A, sparse, method, *, rng, sketch_size, sketch_kind, jl_dim):
     """Leverage scores of validated input; shared by the public routines and Lewis weights."""
     n, d = A.shape
-    if method != "sketch":
-        Q, _ = factor(bk, A, sparse, _resolve_exact(method, sparse), rng=rng,
-                      sketch_size=sketch_size, sketch_kind=sketch_kind)
+    method = _resolve_exact(method, sparse)
+    if method == "qr":
+        Q, _ = factor(bk, A, sparse, "qr")
         return row_sq_norms(bk, Q)
+    if method != "sketch":
+        T = leverage_transform(bk, A, sparse, method, rng=rng, sketch_size=sketch_size,
+                               sketch_kind=sketch_kind)
+        return product_row_sq_norms(bk, A, T, sparse)
     P, _, _, r = preconditioner(
         bk, A, sparse, sketch_size=20 * d if sketch_size is None else sketch_size,
         sketch_kind=sketch_kind, rng=rng,
@@ -46,7 +58,7 @@ def _leverage(bk, A, sparse, method, *, rng, sketch_size, sketch_kind, jl_dim):
         # product is one n x d x k GEMM.  Skipped when k >= r: the exact rows are then cheaper.
         G = bk.random_normal(rng, (r, k), dtype=P.dtype) / math.sqrt(k)
         P = P @ G
-    return row_sq_norms(bk, matmul(A, P, sparse))
+    return product_row_sq_norms(bk, A, P, sparse, low_precision=True)
 
 
 def leverage_scores(A, *, method="exact", rng=None, sketch_size=None, sketch_kind="countsketch",

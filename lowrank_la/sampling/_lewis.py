@@ -51,13 +51,14 @@ def lewis_weights(A, p, *, method="damped", leverage="exact", tol=None, maxiter=
     leverage : {"exact", "sketch", "qr", "cholqr", "gram"}
         How the leverage scores inside each iteration are computed (see
         :func:`leverage_scores`).  ``"sketch"`` gives Cohen and Peng's approximate version:
-        constant-factor Lewis weights (about ``1 ± 0.1``) at the cost of sketched leverage
-        scores per step; the same sketch is reused in every step so that the iteration is
-        a deterministic map and converges.
+        constant-factor Lewis weights (within 0.87-1.16 of the exact ones at p = 1 on
+        2000 x 10 with a 20 d-row sketch) at the cost of sketched leverage scores per step;
+        the same sketch is reused in every step so that the iteration is a deterministic map
+        and converges.
     tol : float, optional
         Stop when ``max |step|`` over the rows with ``w >= 1e-8 max w`` is ``<= tol`` (tiny
         weights at large p never settle in relative terms).  Default ``1e-10`` (float64) and
-        ``1e-5`` (float32).
+        ``1e-5`` (float32 input or ``leverage="sketch"``).
     maxiter : int
     rng : None, int or numpy.random.Generator
         Randomness of the sketches (``leverage="sketch"`` or ``"cholqr"``).
@@ -114,7 +115,8 @@ def lewis_weights(A, p, *, method="damped", leverage="exact", tol=None, maxiter=
     sketch_size, _ = _check_sketch_args(sketch_size, "countsketch", None)
     bk, A, sparse = prepare_matrix(A)
     if tol is None:
-        tol = 1e-5 if A.dtype == bk.xp.float32 else 1e-10
+        # sketched leverage scores are formed in float32 on the host: their rounding floor
+        tol = 1e-5 if A.dtype == bk.xp.float32 or leverage == "sketch" else 1e-10
     tol = check_nonnegative(tol, "tol")
     rng = check_rng(rng)
     xp = bk.xp

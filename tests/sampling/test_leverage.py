@@ -160,3 +160,15 @@ def test_sum_is_rank_property(n, d, r, seed):
     t = leverage_scores(A)
     assert t.sum() == pytest.approx(np.linalg.matrix_rank(A), abs=1e-8)
     assert np.all(t <= 1 + 1e-10) and np.all(t >= -1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_blockwise_host_products_match(monkeypatch, sparse):
+    import lowrank_la.sampling._factor as factor_mod
+
+    A0 = heavy_rows(1000, 5, scale=20.0)
+    A = scipy.sparse.csr_array(A0) if sparse else A0
+    ref = {m: leverage_scores(A, method=m, rng=0) for m in ("gram", "cholqr", "sketch")}
+    monkeypatch.setattr(factor_mod, "_BLOCK", 64)  # 16 blocks, the last one partial
+    for m, t in ref.items():
+        np.testing.assert_allclose(leverage_scores(A, method=m, rng=0), t, rtol=1e-12)
