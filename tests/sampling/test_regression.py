@@ -98,3 +98,13 @@ def test_non_convergence_and_bad_input(rng):
         lp_regression(A, b, 2.0, method="lp")
     with pytest.raises(ValueError, match="`sample` was drawn from 50"):
         lp_regression(A, b, 1.0, sample=sample_rows(None, np.ones(50), 5))
+
+
+def test_demo_entry(capsys):
+    from types import SimpleNamespace
+
+    from lowrank_la.sampling._demo import demo
+
+    assert demo(SimpleNamespace(seed=0)) is True
+    out = capsys.readouterr().out
+    assert out.startswith("sampling: l1 regression") and "Lewis" in out

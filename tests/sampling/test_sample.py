@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 import scipy.sparse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lowrank_la._testing import assert_same_backend, to_numpy
 from lowrank_la.sampling import (
@@ -154,3 +156,24 @@ def test_bad_input():
     with pytest.raises(TypeError, match="RowSample"):
         subspace_embedding_distortion(np.ones((10, 2)), {"indices": []})
     assert isinstance(sample_rows(None, scores, 3), RowSample)
+
+
+@given(n=st.integers(1, 60), m_frac=st.floats(0.01, 1.0), seed=st.integers(0, 10**6),
+       zeros=st.integers(0, 5), replace=st.booleans())
+def test_sample_structure_property(n, m_frac, seed, zeros, replace):
+    rng = np.random.default_rng(seed)
+    scores = rng.random(n) ** 4
+    scores[: min(zeros, n - 1)] = 0.0
+    positive = int(np.sum(scores > 0))
+    m = max(1, int(m_frac * positive))
+    s = sample_rows(None, scores.astype(np.float32), m, replace=replace, rng=seed)
+    assert np.all(scores[s.indices] > 0)  # zero-score rows are never drawn
+    assert np.all(np.diff(s.indices) > 0)
+    if replace:
+        counts = s.weights * m * s.probabilities
+        np.testing.assert_allclose(counts, np.rint(counts), atol=1e-6)
+        assert np.rint(counts).sum() == m
+    else:
+        assert s.indices.size == m
+        np.testing.assert_allclose(s.weights * s.probabilities, 1.0, rtol=1e-12)
+        assert np.all(s.probabilities <= 1.0 + 1e-12)
