@@ -146,6 +146,10 @@ class ObservedEntries:
                 )
             values = xp.astype(values, bk.float_dtype(values), copy=True)
         key = rows * shape[1] + cols
+        if key.shape[0] > 1 and bool(xp.all(key[1:] > key[:-1])):
+            # already in CSR order without duplicates (scipy CSR, from_dense): no sort needed
+            self._init(bk, rows, cols, values, shape)
+            return
         order = xp.argsort(key, stable=True)
         rows, cols, key = (xp.take(a, order) for a in (rows, cols, key))
         if values is not None:
@@ -406,8 +410,7 @@ class ObservedEntries:
         """
         if self._T is None:
             bk, xp = self.backend, self.backend.xp
-            # stable sort by column keeps rows ascending inside each column
-            perm = xp.argsort(self.cols, stable=True)
+            perm = self._column_order()
             values = None if self.values is None else xp.take(self.values, perm)
             T = ObservedEntries._from_sorted(bk, xp.take(self.cols, perm),
                                              xp.take(self.rows, perm), values,
@@ -415,6 +418,19 @@ class ObservedEntries:
             T._T, T._T_perm = self, None
             self._T, self._T_perm = T, perm
         return self._T
+
+    def _column_order(self):
+        """Stable column-major permutation of the entries (rows stay ascending per column)."""
+        xp = self.backend.xp
+        if self.backend.name == "numpy" and self.nnz:
+            import scipy.sparse as sp
+
+            # SciPy's CSR -> CSC conversion is an O(nnz) counting sort, several times faster
+            # than a comparison argsort; carrying the positions as data yields the permutation
+            pos = sp.csr_array((np.arange(self.nnz, dtype=np.int64), self.cols, self.indptr),
+                               shape=self.shape).tocsc()
+            return pos.data
+        return xp.argsort(self.cols, stable=True)
 
     def csc_permutation(self):
         """Positions (in this set's order) of the entries in column-major order.
@@ -429,7 +445,7 @@ class ObservedEntries:
         """
         self.T  # noqa: B018 - computes and caches the ordering
         if self._T_perm is None:  # this set was itself made as a transpose
-            self._T_perm = self.backend.xp.argsort(self.cols, stable=True)
+            self._T_perm = self._column_order()
         return self._T_perm
 
     # -- counts and helpers --------------------------------------------------------------------

@@ -229,3 +229,13 @@ def test_to_scipy_needs_numpy():
     om = ObservedEntries(torch.tensor([0]), torch.tensor([0]), torch.tensor([1.0]), (1, 1))
     with pytest.raises(TypeError, match="copy them to the host explicitly"):
         om.to_scipy()
+
+
+def test_presorted_input_and_column_order_match_argsort(rng):
+    A, mask = _random_entries(rng, 30, 20, 0.3)
+    r, c = np.nonzero(mask)
+    om = ObservedEntries(r, c, A[r, c], (30, 20))  # sorted fast path
+    np.testing.assert_array_equal(om.csc_permutation(), np.argsort(om.cols, kind="stable"))
+    shuffled = rng.permutation(r.shape[0])
+    om2 = ObservedEntries(r[shuffled], c[shuffled], A[r, c][shuffled], (30, 20))
+    np.testing.assert_array_equal(om2.values, om.values)

@@ -277,3 +277,39 @@ def test_bad_inputs(rng):
         sddmm(om, torch.from_numpy(U), V)
     with pytest.raises(ValueError, match="has no implementation `impl`='metal'"):
         sddmm(om, U, V, impl="metal")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_empty_entry_set(impl):
+    e = np.zeros(0, dtype=np.int64)
+    om = ObservedEntries(e, e, np.zeros(0), (3, 2))
+    U, V = np.ones((3, 2)), np.ones((2, 2))
+    assert sddmm(om, U, V, impl=impl).shape == (0,)
+    R, sq = sampled_residual(om, U, V, impl=impl)
+    assert R.shape == (0,) and float(sq) == 0.0
+    np.testing.assert_array_equal(spmm(om, V, impl=impl), np.zeros((3, 2)))
+    np.testing.assert_array_equal(spmm_t(om, U, impl=impl), np.zeros((2, 2)))
+    np.testing.assert_array_equal(rowwise_lstsq(om, V, impl=impl), np.zeros((3, 2)))
+    res = rowwise_cg(om, V, np.ones((3, 2)), impl=impl)
+    np.testing.assert_array_equal(res.X, np.zeros((3, 2)))
+    assert res.nit == 0 and res.success
+
+
+def test_registry_lists_native_kernels():
+    from lowrank_la._backend import available_kernels, kernel_table
+
+    table = kernel_table()
+    for op in ("sddmm", "sddmm_residual", "spmm", "rowwise_gram", "rowwise_lstsq", "rowwise_cg"):
+        assert set(table[op]) == {"generic", "numpy", "torch", "cupy"}
+        avail = available_kernels(op)
+        assert avail["generic"] and avail["numpy"] and avail["torch"]
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, lowrank_la, lowrank_la.sampled; "
+            "print(any(m.split('.')[0] == 'numba' for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
