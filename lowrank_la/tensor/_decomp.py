@@ -64,18 +64,8 @@ def _randomized_basis(bk, M, r, oversample, n_power_iter, rng):
     k = min(r + oversample, min(M.shape))
     Q = randomized_range_finder(M, k, n_power_iter=n_power_iter, rng=rng)
     _, W = _gram_eigh(bk, Q.T @ M)  # rotate Q to the singular directions of M within its span
-    U = Q @ W
-    if r > k:
-        # the unfolding has rank < r (fewer columns than r): complete with an orthonormal
-        # complement so the factor still has r columns
-        xp = bk.xp
-        E = bk.random_normal(rng, (M.shape[0], r - k), dtype=U.dtype)
-        E = E - U @ (U.T @ E)
-        Qe, _ = bk.linalg.qr(E)
-        Qe = Qe - U @ (U.T @ Qe)  # second Gram-Schmidt pass
-        Qe, _ = bk.linalg.qr(Qe)
-        return xp.concat([_sign_fix(bk, U), _sign_fix(bk, Qe)], axis=1)
-    return _sign_fix(bk, U[:, :r])
+    # fewer than r columns when the unfolding has rank < r: _leading completes the basis
+    return _leading(bk, Q @ W, r)
 
 
 def _check_randomized(randomized, rank, oversample, n_power_iter, rng):

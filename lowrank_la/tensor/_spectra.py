@@ -46,8 +46,18 @@ def _sign_fix(bk, V):
 
 
 def _gram_eigh(bk, M):
-    """Eigenpairs of ``M Mᵀ`` in descending order: (host sigma^2 >= 0, eigenvectors on device)."""
+    """Squared singular values (host, descending, >= 0) and left singular vectors of ``M``.
+
+    Wide or square ``M`` (the usual unfolding): eigenpairs of the Gram ``M Mᵀ``, all ``I_n``
+    vectors.  Tall ``M`` (``I_n > prod_{m != n} I_m``, e.g. 1797x8x8 digits or HOOI's mode
+    products): a thin SVD, ``O(I J^2)`` instead of an ``I x I`` eigensolve; it returns only ``J``
+    vectors, and :func:`_leading` completes the basis when more are asked for.
+    """
     xp = bk.xp
+    if M.shape[0] > M.shape[1]:
+        U, s, _ = bk.linalg.svd(M)
+        s_host = np.asarray(bk.to_host(s), dtype=np.float64)
+        return s_host**2, U
     w, V = bk.linalg.eigh(M @ M.T)
     w = xp.flip(w, axis=0)  # eigh is ascending
     V = xp.flip(V, axis=1)
@@ -56,7 +66,16 @@ def _gram_eigh(bk, M):
 
 
 def _leading(bk, V, r):
-    return _sign_fix(bk, V[:, :r])
+    """The first ``r`` columns of the orthonormal ``V``, completed to ``r`` when it has fewer.
+
+    A factor must have ``r_n`` columns even when the unfolding has fewer singular vectors (an
+    invalid core such as (2, 1, 1)): the extra columns span part of the orthogonal complement.
+    """
+    k = V.shape[1]
+    if r <= k:
+        return _sign_fix(bk, V[:, :r])
+    Q, _ = bk.xp.linalg.qr(V, mode="complete")  # first k columns span V
+    return bk.xp.concat([_sign_fix(bk, V), _sign_fix(bk, Q[:, k:r])], axis=1)
 
 
 def _tails(s2):

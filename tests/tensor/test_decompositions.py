@@ -25,9 +25,11 @@ def _dense_err(X, T):
     return np.linalg.norm(X - D) / np.linalg.norm(X)
 
 
-def test_hosvd_matches_dense_svd_reference(bc, rng, ref):
-    X0 = uneven_tensor((8, 7, 6), (1.0, 2.0, 3.0), noise=0.05, rng=rng)
-    ranks = (3, 4, 2)
+@pytest.mark.parametrize("dims", [(8, 7, 6), (40, 3, 4)], ids=["wide", "tall"])
+def test_hosvd_matches_dense_svd_reference(bc, rng, ref, dims):
+    # "tall": the mode-0 unfolding (40 x 12) goes through the thin-SVD branch
+    X0 = uneven_tensor(dims, (1.0, 2.0, 3.0), noise=0.05, rng=rng)
+    ranks = (3, 2, 2)
     T = hosvd(bc.asarray(X0), ranks)
     assert_same_backend(T.core, bc.asarray(X0))
     G_ref, U_ref = ref.svd_hosvd(X0, ranks)
