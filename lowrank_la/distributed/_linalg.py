@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import get_backend
 from .._validation import check_int, check_rank, check_rng
 from ._client import check_tall, require_dask
 
@@ -36,7 +37,8 @@ def randomized_svd(A, rank, *, oversample=10, n_power_iter=4, rng=None):
     oversample : int
         Extra test vectors (``rank + oversample`` in all, capped at ``min(m, n)``).
     n_power_iter : int
-        Subspace iterations (two passes over ``A`` each).
+        Subspace iterations (two passes over ``A`` each).  Dask uses at least 20 test vectors
+        (``max(rank + oversample, 20)``, capped at ``min(m, n)``).
     rng : None, int or numpy.random.Generator
         Seeds Dask's test matrix.
 
@@ -81,8 +83,11 @@ def randomized_svd(A, rank, *, oversample=10, n_power_iter=4, rng=None):
     U, s, Vh = da.linalg.svd_compressed(A, rank, iterator="QR", n_power_iter=n_power_iter,
                                         n_oversamples=oversample, seed=_seed(rng),
                                         coerce_signs=True)
-    U, s, Vh = dask.persist(U, s, Vh)
-    s, Vh = dask.compute(s, Vh)
+    try:
+        U, s, Vh = dask.persist(U, s, Vh)
+        s, Vh = dask.compute(s, Vh)
+    except np.linalg.LinAlgError as exc:  # the block QRs/SVD of NaN or inf data
+        raise ValueError(f"`A` must not contain NaN or inf ({exc})") from exc
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(Vh))):
         raise ValueError("`A` must not contain NaN or inf (the singular values are not finite)")
     return U, np.asarray(s), np.asarray(Vh)
@@ -129,7 +134,16 @@ def randomized_range_finder(A, size, *, n_power_iter=2, rng=None):
     size = check_rank(size, "size", maximum=min(A.shape))
     n_power_iter = check_int(n_power_iter, "n_power_iter", minimum=0)
     da = require_dask()
-    Qt = da.linalg.compression_matrix(A, size, iterator="QR", n_power_iter=n_power_iter,
-                                      n_oversamples=0, seed=_seed(rng))
-    Q = Qt.T.persist()
+    # Dask's compression_matrix uses at least 20 test vectors; a basis of exactly `size` columns
+    # needs the loop itself (HMT Algorithm 4.4 with TSQR), the test matrix drawn on the host
+    # exactly as lowrank_la.linalg draws it
+    Omega = get_backend().random_normal(check_rng(rng), (A.shape[1], size), dtype=A.dtype)
+    Y = A @ da.from_array(Omega, chunks=(A.chunks[1], size))
+    for _ in range(n_power_iter):
+        Q, _ = da.linalg.tsqr(Y.rechunk({1: -1}))
+        Z, _ = da.linalg.tsqr((A.T @ Q).rechunk({1: -1}))
+        Y = A @ Z
+    Q, R = da.linalg.tsqr(Y.rechunk({1: -1}))
+    signs = da.sign(da.diag(R))  # R with a positive diagonal: the sign-fixed QR of linalg.qr
+    Q = (Q * da.where(signs == 0, 1.0, signs)[None, :]).astype(A.dtype).persist()
     return Q

@@ -29,8 +29,10 @@ logger = logging.getLogger("lowrank_la")
 def _scores_from_tsqr(A):
     """Leverage scores of ``A`` (dask, rows chunked) as a lazy dask vector."""
     da = require_dask()
-    Q, R = da.linalg.tsqr(A)
-    R = np.asarray(R.compute())  # d x d: the only synchronization
+    import dask
+
+    Q, R = dask.persist(*da.linalg.tsqr(A))  # one pass; Q stays on the workers
+    R = np.asarray(R.compute())  # d x d: the only value the client needs
     if not np.all(np.isfinite(R)):
         raise ValueError("`A` must not contain NaN or inf (its TSQR factor R is not finite)")
     W, sv, _ = np.linalg.svd(R)
@@ -141,6 +143,8 @@ def lewis_weights(A, p, *, tol=None, maxiter=200, verbose=False):
         tol = 1e-5 if A.dtype == np.float32 else 1e-10
     tol = check_nonnegative(tol, "tol")
     da = require_dask()
+    import dask
+
     t0 = time.perf_counter()
     history = History()
     w = _scores_from_tsqr(A).persist()
@@ -154,8 +158,9 @@ def lewis_weights(A, p, *, tol=None, maxiter=200, verbose=False):
         step = da.where(positive, (p / 2.0) * (da.log(da.maximum(t, tiny)) - da.log(safe_w)),
                         0.0)
         significant = w >= 1e-8 * w.max()
-        w_new = da.where(positive, da.exp(da.log(safe_w) + a * step), 0.0).persist()
-        max_step = float(da.max(da.where(significant, da.abs(step), 0.0)).compute())
+        w_new = da.where(positive, da.exp(da.log(safe_w) + a * step), 0.0)
+        w_new, max_step = dask.persist(w_new, da.max(da.where(significant, da.abs(step), 0.0)))
+        max_step = float(max_step.compute())
         w, nit = w_new, it + 1
         history.record(max_step=max_step, time=time.perf_counter() - t0)
         if verbose:
