@@ -19,6 +19,7 @@ from ._problems import (
     schrodinger_problem,
     small_singular_values_problem,
 )
+from ._reproduce import REPRODUCTIONS, reproduce
 from ._steps import (
     bug_step,
     k_step,
@@ -38,4 +39,5 @@ __all__ = [
     "truncate_core",
     "TestProblem", "polynomial_problem", "cubic_problem", "small_singular_values_problem",
     "schrodinger_problem", "damped_source_problem", "dlra_factor_reference",
+    "reproduce", "REPRODUCTIONS",
 ]
