@@ -44,7 +44,7 @@ def get_client(client=None):
     >>> from distributed import Client, LocalCluster
     >>> from lowrank_la.distributed import get_client
     >>> with LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
-    ...                   dashboard_address=None) as cluster, Client(cluster) as c:
+    ...                   dashboard_address=":0") as cluster, Client(cluster) as c:
     ...     get_client(c) is c
     True
     """

@@ -67,6 +67,20 @@ def _spmm_block(block, X):
         return spmm(block.entries, X)
 
 
+def _gather(client, futures):
+    """``client.gather`` with a clear error when blocks of Ω died with their worker."""
+    from distributed.client import FutureCancelledError
+
+    try:
+        return client.gather(futures)
+    except FutureCancelledError as exc:
+        raise RuntimeError(
+            "a Dask worker holding blocks of Ω was lost and the blocks cannot be recomputed "
+            "(blocks scattered by DaskObservedEntries.from_entries exist only in worker "
+            "memory; blocks built by from_dataframe/from_csv are recomputed from their "
+            f"source): rebuild the DaskObservedEntries and run again ({exc})") from exc
+
+
 class _BlockOperator:
     """``S`` (values at Ω) as a linear operator whose products run on the workers."""
 
@@ -82,7 +96,7 @@ class _BlockOperator:
     def _apply(self, blocks, X):
         c = self.omega.client
         fut = c.scatter(np.ascontiguousarray(X), broadcast=True, hash=False)
-        return np.concatenate(c.gather(c.map(_spmm_block, blocks, X=fut, pure=False)), axis=0)
+        return np.concatenate(_gather(c, c.map(_spmm_block, blocks, X=fut, pure=False)), axis=0)
 
     def matmat(self, X):
         return self._apply(self.omega.row_blocks, X)
@@ -110,7 +124,7 @@ class _HalfStep:
             seed = np.random.SeedSequence([self.seed, self.calls, b])
             tasks.append(c.submit(_solve_block, blk, fut, X0, *self.args, seed, residual,
                                   pure=False))
-        out = c.gather(tasks)
+        out = _gather(c, tasks)
         X_new = np.concatenate([o[0] for o in out], axis=0)
         steps = [o[1]["inner_steps"] for o in out if o[1]["inner_steps"] is not None]
         res = [o[1]["inner_residual"] for o in out if o[1]["inner_residual"] is not None]
@@ -199,7 +213,7 @@ def complete_matrix_distributed(
     >>> from lowrank_la.distributed import DaskObservedEntries, complete_matrix_distributed
     >>> omega, M = synthetic_completion(200, 150, 3, oversampling=4, rng=0)
     >>> with LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
-    ...                   dashboard_address=None) as cluster, Client(cluster) as client:
+    ...                   dashboard_address=":0") as cluster, Client(cluster) as client:
     ...     d = DaskObservedEntries.from_entries(omega, n_row_blocks=2, client=client)
     ...     res = complete_matrix_distributed(d, 3, reference=M, rng=0)
     >>> bool(res.success), res.history["error"][-1] < 1e-6

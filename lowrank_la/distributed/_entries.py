@@ -145,7 +145,7 @@ class DaskObservedEntries:
     >>> from lowrank_la.distributed import DaskObservedEntries
     >>> om = ObservedEntries.from_dense(np.arange(1.0, 13.0).reshape(3, 4))
     >>> with LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
-    ...                   dashboard_address=None) as cluster, Client(cluster) as client:
+    ...                   dashboard_address=":0") as cluster, Client(cluster) as client:
     ...     d = DaskObservedEntries.from_entries(om, n_row_blocks=2, n_col_blocks=2,
     ...                                          client=client)
     ...     d.shape, d.nnz, d.row_edges.tolist(), bool(np.all(d.to_entries().to_dense()

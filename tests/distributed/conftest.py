@@ -8,7 +8,7 @@ def client():
     distributed = pytest.importorskip(
         "distributed", reason="dask/distributed not installed (pip install '.[dask]')")
     cluster = distributed.LocalCluster(processes=False, n_workers=2, threads_per_worker=1,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     c = distributed.Client(cluster)
     yield c
     c.close()

@@ -158,3 +158,38 @@ def test_bad_input(problem, dist):
         DaskObservedEntries.from_entries(omega, n_row_blocks=0, client=dist.client)
     with pytest.raises(TypeError, match="client"):
         DaskObservedEntries.from_entries(omega, client=3)
+
+
+@pytest.mark.parametrize("source", ["memory", "dataframe"])
+def test_worker_lost_mid_run(problem, source):
+    """Losing a worker either recomputes (blocks from a data frame) or fails clearly."""
+    distributed = pytest.importorskip("distributed")
+    dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] not installed")
+    pd = pytest.importorskip("pandas")
+    omega = problem[0]
+    ref = complete_matrix(omega, 3, method="altmin", rng=5)
+    with distributed.LocalCluster(processes=False, n_workers=2, threads_per_worker=1,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as c:
+        if source == "memory":
+            d = DaskObservedEntries.from_entries(omega, n_row_blocks=4, n_col_blocks=4,
+                                                 client=c)
+        else:
+            frame = pd.DataFrame({"row": omega.rows, "col": omega.cols, "value": omega.values})
+            d = DaskObservedEntries.from_dataframe(dd.from_pandas(frame, npartitions=2),
+                                                   omega.shape, n_row_blocks=4,
+                                                   n_col_blocks=4, client=c)
+
+        def kill_a_worker(r):
+            if r.nit == 2:
+                c.sync(next(iter(cluster.workers.values())).close)
+
+        if source == "memory":
+            with pytest.raises(RuntimeError, match="worker holding blocks of Ω was lost"):
+                complete_matrix_distributed(d, 3, method="altmin", callback=kill_a_worker,
+                                            rng=5)
+        else:
+            res = complete_matrix_distributed(d, 3, method="altmin", callback=kill_a_worker,
+                                              rng=5)
+            assert res.success and res.nit == ref.nit
+            np.testing.assert_allclose(res.U, ref.U, atol=1e-10)
