@@ -13,6 +13,7 @@ from ._decomp import hooi, hosvd, st_hosvd
 from ._ops import fold, mode_product, multi_mode_product, unfold
 from ._selection import SHAPE_METHODS, select_core_shape
 from ._spectra import mode_spectra, tucker_size
+from ._tree import select_tree_ranks, tree_size
 from ._tucker import TuckerTensor
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "hooi",
     "select_core_shape",
     "SHAPE_METHODS",
+    "select_tree_ranks",
+    "tree_size",
     "uneven_tensor",
     "lowrank_tensor",
     "smooth_tensor",

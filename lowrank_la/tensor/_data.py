@@ -139,7 +139,7 @@ def lowrank_tensor(shape, ranks, *, noise=0.0, rng=None):
 
 
 def smooth_tensor(shape):
-    """Samples of ``f = 1 / (0.05 + x + 2 y^2 + 3 z^3 + ...)`` on a uniform grid of [0, 1]^N.
+    """Samples of ``f = 1 / (0.05 + x + 2 y^2 + 3 z^3 + 4 w^4)`` (one term per mode) on [0, 1]^N.
 
     Parameters
     ----------

@@ -173,7 +173,7 @@ def _multi(xp, X, factors, modes, transpose):
 
 
 def multi_mode_product(X, factors, *, skip=None, transpose=False):
-    """Products with one matrix per mode: ``X x_1 A_1 x_2 A_2 ... x_N A_N``.
+    """Products with one matrix per mode: ``X x_1 A_1 x_2 A_2`` and so on up to ``x_N A_N``.
 
     Modes are contracted in the order that shrinks the tensor fastest (the result does not
     depend on the order).

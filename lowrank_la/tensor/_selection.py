@@ -376,8 +376,8 @@ def _select_from_spectra(dims, s2, budget, *, method="packing", eps=0.1, mip_rel
 
 
 def select_core_shape(X, budget, *, method="packing", eps=0.1, mip_rel_gap=1e-6,
-                      time_limit=None, formulation="one-milp", valid=True, hooi_maxiter=5,
-                      max_shapes=20000, verbose=False):
+                      time_limit=None, formulation="one-milp", valid=True, prune=True,
+                      hooi_maxiter=5, max_shapes=20000, verbose=False):
     """Choose the Tucker core shape (multilinear rank) that minimizes error within a budget.
 
     Parameters
@@ -406,7 +406,12 @@ def select_core_shape(X, budget, *, method="packing", eps=0.1, mip_rel_gap=1e-6,
         One program with the core-size guess as variables, or the paper's loop of one program
         per guess (~20x slower; kept for comparison).
     valid : bool
-        Require ``r_n <= prod_{m != n} r_m`` (shapes breaking it are degenerate).
+        Require ``r_n <= prod_{m != n} r_m`` (shapes breaking it are degenerate; packing and
+        "exhaustive-bound").
+    prune : bool
+        Packing: use the greedy-bound shape's bound as a cutoff row, drop ranks that cannot beat
+        it and start the size grid at the product of the lowest remaining ranks (2-10x faster,
+        never a worse shape).  False gives the plain program (for comparisons).
     hooi_maxiter : int
         HOOI sweeps (ST-HOSVD start) per true-error evaluation ("greedy", "exhaustive").
     max_shapes : int
@@ -475,8 +480,8 @@ def select_core_shape(X, budget, *, method="packing", eps=0.1, mip_rel_gap=1e-6,
     if method in ("greedy", "exhaustive"):
         error_fn, cache = _true_error_fn(X, hooi_maxiter)
     res = _select_from_spectra(dims, s2, budget, method=method, eps=eps, mip_rel_gap=mip_rel_gap,
-                               time_limit=time_limit, formulation=formulation, valid=valid,
-                               verbose=verbose, error_fn=error_fn)
+                               time_limit=time_limit, formulation=formulation, prune=prune,
+                               valid=valid, verbose=verbose, error_fn=error_fn)
     if error_fn is not None:
         res.error = math.sqrt(max(error_fn(res.shape), 0.0))
     res.time = time.perf_counter() - t0

@@ -16,7 +16,7 @@ _CANCELLATION_RELERR = 1e-4
 
 
 class TuckerTensor:
-    """A tensor ``X^ = G x_1 U_1 x_2 U_2 ... x_N U_N`` kept in factored form.
+    """A tensor ``X^ = G x_1 U_1 x_2 U_2 ⋯ x_N U_N`` kept in factored form.
 
     Parameters
     ----------
@@ -78,12 +78,12 @@ class TuckerTensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of the full tensor ``(I_1, ..., I_N)``."""
+        """Shape of the full tensor, ``(I_1, ⋯, I_N)``."""
         return tuple(int(U.shape[0]) for U in self.factors)
 
     @property
     def rank(self) -> tuple[int, ...]:
-        """Core shape (multilinear rank) ``(r_1, ..., r_N)``."""
+        """Core shape (multilinear rank), ``(r_1, ⋯, r_N)``."""
         return tuple(int(s) for s in self.core.shape)
 
     @property
@@ -96,7 +96,7 @@ class TuckerTensor:
         return self.core.dtype
 
     def to_dense(self):
-        """The full tensor ``G x_1 U_1 ... x_N U_N`` (same namespace, device and dtype)."""
+        """The full tensor ``G x_1 U_1 ⋯ x_N U_N`` (same namespace, device and dtype)."""
         return _multi(self._bk.xp, self.core, self.factors, range(self.ndim), False)
 
     def norm(self):
@@ -108,7 +108,7 @@ class TuckerTensor:
         return math.sqrt(max(float(self._bk.to_host(val)), 0.0))
 
     def project(self, X):
-        """``X x_1 U_1ᵀ ... x_N U_Nᵀ``: the core that best fits ``X`` for orthonormal factors."""
+        """``X x_1 U_1ᵀ ⋯ x_N U_Nᵀ``: the core that best fits ``X`` for orthonormal factors."""
         self._check_like(X)
         return _multi(self._bk.xp, X, self.factors, range(self.ndim), True)
 

@@ -216,3 +216,12 @@ def test_input_not_modified_and_bad_input():
         select_core_shape(np.ones((30, 30, 30)), 2000, method="exhaustive")
     with pytest.raises(TypeError, match="budget"):
         select_core_shape(X, 300.5)
+
+
+def test_pruning_never_changes_the_bound():
+    for name in ("uneven", "smooth", "gaussian"):
+        X = TENSORS[name]
+        for budget in (150, 450):
+            pruned = select_core_shape(X, budget)
+            plain = select_core_shape(X, budget, prune=False)
+            assert pruned.bound_sq == pytest.approx(plain.bound_sq, rel=1e-9, abs=1e-300)
