@@ -303,3 +303,15 @@ def test_bad_inputs(sym_problem):
         gd(np.ones((200, 144)), y, 2)
     with pytest.raises(ValueError, match="square"):
         gd(GaussianMeasurements((4, 3), 20, rng=0), np.ones(20), 2, factorization="symmetric")
+
+
+def test_singular_preconditioner_is_reported_not_raised(rng):
+    """ScaledGD with damping 0 from rank-deficient factors cannot form (X^T X)^{-1}."""
+    P = make_sensing_problem(10, 2, 150, rng=0)
+    X0 = np.zeros((10, 3))
+    X0[:, :2] = 0.1 * rng.standard_normal((10, 2))
+    with pytest.warns(ConvergenceWarning, match="not positive definite"):
+        res = scaled_gd(P.operator, P.y, 3, init=X0, damping=0.0)
+    assert res.status == 2 and res.nit == 0
+    res = scaled_gd(P.operator, P.y, 3, init=X0, damping=0.1, M_true=P.M_true, etol=1e-6)
+    assert res.success  # the damping is what makes rank-deficient factors workable
