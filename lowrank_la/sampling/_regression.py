@@ -116,18 +116,25 @@ def lp_regression(A, b, p, *, sample=None, method=None, tol=1e-10, maxiter=100):
     tol = check_nonnegative(tol, "tol")
     maxiter = check_int(maxiter, "maxiter", minimum=1)
     if sparse:
-        A = A.toarray()
-        bk = get_backend(b)
+        bk = get_backend(b)  # scipy.sparse A is host data; the result follows b
     xp = bk.xp
-    dtype = bk.float_dtype(A, b)
-    A = xp.astype(A, dtype)
+    if sparse:
+        dtype = bk.float_dtype(b) if A.dtype == np.float32 else xp.float64
+    else:
+        dtype = bk.float_dtype(A, b)
     b = xp.astype(b, dtype)
     if sample is not None:
-        A_s = xp.take(A, sample.indices, axis=0)
+        if sparse:
+            # the solvers are dense: densify the sampled rows only
+            rows = bk.to_host(sample.indices)
+            A_s = bk.from_host(A[rows].toarray(), dtype=dtype)
+        else:
+            A_s = xp.take(xp.astype(A, dtype), sample.indices, axis=0)
         b_s = xp.take(b, sample.indices, axis=0)
         w = xp.astype(sample.weights, dtype)
     else:
-        A_s, b_s = A, b
+        A_s = bk.from_host(A.toarray(), dtype=dtype) if sparse else xp.astype(A, dtype)
+        b_s = b
         w = xp.ones(n, dtype=dtype, device=bk.device)
 
     def objective(x):

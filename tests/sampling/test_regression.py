@@ -108,3 +108,16 @@ def test_demo_entry(capsys):
     assert demo(SimpleNamespace(seed=0)) is True
     out = capsys.readouterr().out
     assert out.startswith("sampling: l1 regression") and "Lewis" in out
+
+
+def test_sparse_input_matches_dense(rng):
+    import scipy.sparse
+
+    A = scipy.sparse.random(500, 6, density=0.4, random_state=0, format="csr")
+    b = A @ np.ones(6) + rng.standard_t(2, size=500)
+    s = sample_rows(A, np.ones(500), 120, rng=0)
+    for p in (1.0, 1.5, 2.0):
+        for sample in (None, s):
+            a = lp_regression(A, b, p, sample=sample)
+            ref = lp_regression(A.toarray(), b, p, sample=sample)
+            np.testing.assert_allclose(a.x, ref.x, rtol=1e-9, atol=1e-12)
