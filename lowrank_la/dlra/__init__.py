@@ -31,6 +31,15 @@ from ._steps import (
     truncate_core,
 )
 from ._substep import SOLVERS
+from ._tucker import (
+    TuckerFactors,
+    TuckerODE,
+    mode_product,
+    tucker_bug,
+    tucker_bug_step,
+    tucker_polynomial_problem,
+    unfold,
+)
 
 __all__ = [
     "Factors", "MatrixODE", "LinearMatrixODE", "Flow",
@@ -40,4 +49,6 @@ __all__ = [
     "TestProblem", "polynomial_problem", "cubic_problem", "small_singular_values_problem",
     "schrodinger_problem", "damped_source_problem", "dlra_factor_reference",
     "reproduce", "REPRODUCTIONS",
+    "TuckerFactors", "TuckerODE", "tucker_bug", "tucker_bug_step", "tucker_polynomial_problem",
+    "mode_product", "unfold",
 ]
