@@ -95,3 +95,12 @@ def test_bad_input():
         clustered_sample(Xn, 3, 5)
     with pytest.raises(ValueError, match="`estimator`"):
         clustered_sample(X, 3, 5, estimator="mean")
+
+
+def test_inputs_not_modified():
+    X, loss = _mixture(3, n=200)
+    X0, loss0 = X.copy(), loss.copy()
+    clustered_sample(X, 5, 20, loss=lambda idx: loss[idx], rng=0)
+    clustered_sample(X, 5, 20, kmeans="builtin", rng=0)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(loss, loss0)

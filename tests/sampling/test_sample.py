@@ -177,3 +177,14 @@ def test_sample_structure_property(n, m_frac, seed, zeros, replace):
         assert s.indices.size == m
         np.testing.assert_allclose(s.weights * s.probabilities, 1.0, rtol=1e-12)
         assert np.all(s.probabilities <= 1.0 + 1e-12)
+
+
+def test_inputs_not_modified():
+    A = heavy_rows(100, 3)
+    scores = leverage_scores(A)
+    A0, s0 = A.copy(), scores.copy()
+    sample_rows(A, scores, 20, rng=0)
+    sample_rows(A, scores, 20, replace=False, rng=0)
+    subspace_embedding_distortion(A, sample_rows(A, scores, 20, rng=0), 1.0, n_starts=2)
+    np.testing.assert_array_equal(A, A0)
+    np.testing.assert_array_equal(scores, s0)
