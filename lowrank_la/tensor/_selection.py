@@ -18,7 +18,9 @@ comparison).  Not in the paper: the rows ``log r_n <= sum_{m != n} log r_m`` kee
 valid core (``r_n <= prod_{m != n} r_m``); a shape breaking it has the error of its clipped shape
 but a better bound, which the plain problem would buy at small budgets.  Speed-ups (never a worse
 result): the greedy-bound shape is the incumbent and its bound a cutoff row, ranks that cannot beat
-it are dropped, ``r_n`` is capped by the budget, and the objective is scaled by the incumbent bound
+it are dropped, ``r_n`` is capped by the budget, grid points below the smallest possible core are
+dropped (the grid itself is the same, so the optimum is too), and the objective is scaled by the
+incumbent bound
 (HiGHS's relative gap then means what it says; we also pass ``mip_rel_gap=1e-6``, since HiGHS's
 default 1e-4 gap on a large objective can exceed the whole tail of a compressible tensor).
 """
@@ -166,7 +168,8 @@ def _exhaustive_bound(dims, budget, tails, valid=True):
 def _size_grid(pmin, pmax, eps):
     """``P_0 = pmin`` and ``P_{k+1} = max(P_k + 1, floor((1 + eps) P_k))`` up to ``>= pmax``.
 
-    Every integer ``p`` in ``[pmin, pmax]`` has a grid point in ``[p, (1 + eps) p]``.
+    Every integer ``p`` in ``[pmin, pmax]`` has a grid point in ``[p, (1 + eps) p]``: with
+    ``P_k < p <= P_{k+1}``, ``P_{k+1} <= max(P_k + 1, (1 + eps) P_k) <= (1 + eps) p``.
     """
     grid = [pmin]
     while grid[-1] < pmax:
@@ -257,9 +260,11 @@ def _packing(dims, budget, tails, *, eps, mip_rel_gap, time_limit, formulation, 
     lo, hi = _prune(dims, budget, tails, cutoff)
     if any(a > b for a, b in zip(lo, hi)):
         return incumbent, 0, "no shape can beat the greedy-bound incumbent: it is optimal", info
-    base = math.prod(lo) if prune else 1
-    grid = _size_grid(base, min(math.prod(hi), budget - sum(d * r for d, r in zip(dims, lo))),
-                      eps)
+    # the grid always starts at 1 and pruning only drops points below the smallest possible core:
+    # pruned and plain programs then share grid points, so pruning never changes the optimum
+    grid = _size_grid(1, min(math.prod(hi), budget - sum(d * r for d, r in zip(dims, lo))), eps)
+    if prune:
+        grid = [p for p in grid if p >= math.prod(lo)]
     c, A, lb, ub, cols = _packing_program(dims, budget, tails, lo, hi, grid, cutoff,
                                           inc_bound, valid)
     nx, K = len(cols), len(grid)
@@ -375,7 +380,7 @@ def _select_from_spectra(dims, s2, budget, *, method="packing", eps=0.1, mip_rel
     )
 
 
-def select_core_shape(X, budget, *, method="packing", eps=0.1, mip_rel_gap=1e-6,
+def select_core_shape(X, budget, *, method="packing", eps=0.02, mip_rel_gap=1e-6,
                       time_limit=None, formulation="one-milp", valid=True, prune=True,
                       hooi_maxiter=5, max_shapes=20000, verbose=False):
     """Choose the Tucker core shape (multilinear rank) that minimizes error within a budget.
@@ -396,7 +401,9 @@ def select_core_shape(X, budget, *, method="packing", eps=0.1, mip_rel_gap=1e-6,
         ``"exhaustive-bound"``: the exact minimum of the bound (small tensors; tests).
     eps : float > 0
         Core-size grid ratio ``1 + eps`` (packing): the shape is at least as good as the bound
-        optimum at budget ``B / (1 + eps)``.
+        optimum at budget ``B / (1 + eps)``.  The default 0.02 (the paper's analysis allows any
+        eps; its code runs eps = 1) costs under 2x the time of 0.1 and recovered shapes the 0.1
+        grid's rounding gave away (lfw_subset at 1% of its entries: bound 0.3304 vs 0.3347).
     mip_rel_gap : float
         HiGHS relative gap on the scaled objective (packing).
     time_limit : float, optional

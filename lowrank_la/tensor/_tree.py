@@ -138,7 +138,7 @@ def _is_valid(nodes, ranks):
     return True
 
 
-def select_tree_ranks(X, tree, budget, *, eps=0.1, valid=True, mip_rel_gap=1e-6,
+def select_tree_ranks(X, tree, budget, *, eps=0.02, valid=True, mip_rel_gap=1e-6,
                       time_limit=None):
     """Edge ranks of a binary tree tensor network minimizing the error bound within a budget.
 
