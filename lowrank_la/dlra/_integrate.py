@@ -124,6 +124,9 @@ class DLRAIntegrator:
         Dense reference solution; its Frobenius distance is recorded in the history.
     rng : int or Generator, optional
         For padding ``Y0`` to ``rank``.
+    reject : float, optional
+        Parallel BUG with a tolerance: repeat a step with enlarged bases when its error
+        indicator exceeds ``reject * θ`` (see :func:`parallel_bug_step`).
 
     Raises
     ------
@@ -154,7 +157,7 @@ class DLRAIntegrator:
 
     def __init__(self, problem, Y0, *, method="bug", h, t0=0.0, rank=None, tol=None, rtol=None,
                  max_rank=None, min_rank=1, solver="auto", nsub=1, options=None,
-                 reference=None, rng=None):
+                 reference=None, rng=None, reject=None):
         if not isinstance(problem, MatrixODE):
             raise TypeError(f"`problem` must be a MatrixODE, got {type(problem).__name__}")
         self.method = check_option(method, "method", METHODS)
@@ -193,6 +196,11 @@ class DLRAIntegrator:
         else:
             self.rank = int(Y.S.shape[0]) if rank is None else rank
         self.max_rank = max_rank
+        if reject is not None:
+            reject = check_nonnegative(reject, "reject")
+            if self.method != "parallel_bug" or (tol is None and rtol is None):
+                raise ValueError("`reject` applies to method 'parallel_bug' with `tol`/`rtol`")
+        self.reject = reject
         if self.rank is not None:
             Y = _set_rank(Y, self.rank, rng)
         self.problem = problem
@@ -224,6 +232,7 @@ class DLRAIntegrator:
                    "norm": fro(S), "wall": wall}
         if eta is not None:
             metrics["eta"] = eta
+            metrics["rejected"] = getattr(self, "_rejected", 0)
         if self.reference is not None:
             ref = self.reference(self.t)
             diff = self.factors.to_dense() - ref
@@ -251,9 +260,12 @@ class DLRAIntegrator:
                             max_rank=self.max_rank, min_rank=self.min_rank, **sub)
         else:
             fixed = self.rank if (self.tol is None and self.rtol is None) else None
+            info = {}
             Y, eta = parallel_bug_step(self.problem, self.factors, t0, t1, rank=fixed,
                                        tol=self.tol, rtol=self.rtol, max_rank=self.max_rank,
-                                       min_rank=self.min_rank, **sub)
+                                       min_rank=self.min_rank, reject=self.reject, info=info,
+                                       **sub)
+            self._rejected = info.get("rejected", 0)
         self.factors = Y
         self.t = t1
         self.nit += 1
@@ -333,8 +345,9 @@ def integrate(problem, Y0, t_span, h, *, method="bug", callback=None, verbose=Fa
         ``Y`` (LowRankMatrix for real data, :class:`Factors` for complex), ``U``, ``S``, ``V``
         (``Y = U S Vᴴ``, orthonormal ``U``, ``V``), ``t``, ``rank``, ``success``, ``status``,
         ``message``, ``nit`` and ``history`` with per-step ``t``, ``rank``, ``sv`` (singular
-        values of ``S``), ``norm`` (``||Y||_F``), ``wall`` (seconds), ``eta`` (parallel BUG's
-        error indicator), ``error``/``rel_error`` (with ``reference``).
+        values of ``S``), ``norm`` (``||Y||_F``), ``wall`` (seconds), ``eta`` and ``rejected``
+        (parallel BUG's error indicator and rejected attempts), ``error``/``rel_error`` (with
+        ``reference``).
 
     Raises
     ------
@@ -489,7 +502,8 @@ def parallel_bug(problem, Y0, t_span, h, **kwargs):
 
     Fixed rank (``rank``, default the rank of ``Y0``) or rank-adaptive (``tol``/``rtol``; keep
     ``tol = O(h²)``).  The per-step error indicator ``eta = h ||Ũᴴ F(t0, Y0) Ṽ||`` is recorded in
-    ``history["eta"]``; steps are not rejected.
+    ``history["eta"]``; with ``reject=c`` a step whose ``eta`` exceeds ``c θ`` is repeated from
+    enlarged bases.
 
     Parameters
     ----------

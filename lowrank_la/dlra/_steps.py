@@ -355,13 +355,15 @@ def ra_bug_step(problem, Y, t0, t1, *, tol=None, rtol=None, max_rank=None, min_r
 
 
 def parallel_bug_step(problem, Y, t0, t1, *, rank=None, tol=None, rtol=None, max_rank=None,
-                      min_rank=1, **sub):
+                      min_rank=1, reject=None, info=None, **sub):
     """Parallel BUG step (Ceruti-Kusch-Lubich 2024); returns ``(Factors, eta)``.
 
     K-, L- and forward S-steps all from ``(U0, S0, V0)``; new directions ``Ũ`` (from QR of
     ``[U0, K1]``) and ``Ṽ``; augmented core ``[[S̄, L1ᴴ Ṽ], [Ũᴴ K1, 0]]`` on ``[U0, Ũ]``,
     ``[V0, Ṽ]``, truncated to ``rank`` or by tolerance.  ``eta = h ||Ũᴴ F(t0, Y0) Ṽ||_F`` is the
-    local error indicator (the dropped block).
+    local error indicator (the dropped block).  With ``reject=c`` and a tolerance, a step with
+    ``eta > c θ`` is repeated from the augmented bases ``[U0, Ũ]``, ``[V0, Ṽ]`` (rank doubled,
+    up to ``max_rank``).
 
     Parameters
     ----------
@@ -372,6 +374,10 @@ def parallel_bug_step(problem, Y, t0, t1, *, rank=None, tol=None, rtol=None, max
         Fixed rank after truncation (otherwise by ``tol``/``rtol``).
     tol, rtol, max_rank, min_rank
         See :func:`truncate_core`.
+    reject : float, optional
+        Rejection constant ``c`` (needs ``tol`` or ``rtol``; ``θ = max(tol, rtol ||S0||)``).
+    info : dict, optional
+        Receives ``info["rejected"]``, the number of rejected attempts.
     **sub
         Sub-step options.
 
@@ -379,6 +385,7 @@ def parallel_bug_step(problem, Y, t0, t1, *, rank=None, tol=None, rtol=None, max
     -------
     Y1 : Factors
     eta : float
+        Indicator of the accepted attempt.
 
     References
     ----------
@@ -395,6 +402,30 @@ def parallel_bug_step(problem, Y, t0, t1, *, rank=None, tol=None, rtol=None, max
     >>> Y1.S.shape, eta >= 0
     ((1, 1), True)
     """
+    xp = get_backend(Y.U).xp
+    theta = None
+    if reject is not None and (tol is not None or rtol is not None):
+        theta = max(tol or 0.0, (rtol or 0.0) * fro(Y.S))
+    rejected = 0
+    while True:
+        Y1, eta, Ut, Vt = _parallel_bug_once(problem, Y, t0, t1, rank, tol, rtol, max_rank,
+                                             min_rank, sub)
+        U0, S0, V0 = Y
+        cap = min(problem.shape) if max_rank is None else max_rank
+        if theta is None or eta <= reject * theta or U0.shape[1] >= cap or Ut.shape[1] == 0:
+            break
+        # reject: repeat the step from the augmented bases [U0, Ũ], [V0, Ṽ] (same Y0)
+        rejected += 1
+        r, k = int(S0.shape[0]), int(Ut.shape[1])
+        Z = xp.zeros((r + k, r + k), dtype=S0.dtype, device=get_backend(S0).device)
+        Sa = xp.concat((xp.concat((S0, Z[:r, r:]), axis=1), Z[r:, :]), axis=0)
+        Y = Factors(xp.concat((U0, Ut), axis=1), Sa, xp.concat((V0, Vt), axis=1))
+    if info is not None:
+        info["rejected"] = rejected
+    return Y1, eta
+
+
+def _parallel_bug_once(problem, Y, t0, t1, rank, tol, rtol, max_rank, min_rank, sub):
     U0, S0, V0 = Y
     bk = get_backend(U0)
     xp = bk.xp
@@ -404,11 +435,13 @@ def parallel_bug_step(problem, Y, t0, t1, *, rank=None, tol=None, rtol=None, max
     Sb = s_step(problem, U0, S0, V0, t0, t1, **sub)
     Ut = orth(xp.concat((U0, K1), axis=1))[0][:, r:]
     Vt = orth(xp.concat((V0, L1), axis=1))[0][:, r:]
+    k = min(int(Ut.shape[1]), int(Vt.shape[1]))
+    Ut, Vt = Ut[:, :k], Vt[:, :k]
     top = xp.concat((Sb, ct(L1) @ Vt), axis=1)
-    zero = xp.zeros((Ut.shape[1], Vt.shape[1]), dtype=Sb.dtype, device=bk.device)
+    zero = xp.zeros((k, k), dtype=Sb.dtype, device=bk.device)
     bottom = xp.concat((ct(Ut) @ K1, zero), axis=1)
     core = xp.concat((top, bottom), axis=0)
     eta = (t1 - t0) * fro(problem.galerkin(t0, Factors(U0, S0, V0), Ut, Vt))
     Y1 = truncate_core(xp.concat((U0, Ut), axis=1), core, xp.concat((V0, Vt), axis=1),
                        rank=rank, tol=tol, rtol=rtol, max_rank=max_rank, min_rank=min_rank)
-    return Y1, eta
+    return Y1, eta, Ut, Vt

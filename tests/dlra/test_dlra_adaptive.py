@@ -132,3 +132,17 @@ def test_parallel_bug_adaptive_tracks_rank(h):
                     rank=4, rng=0, reference=tp.exact)
     assert max(res.history["rank"]) > 4
     assert all(e >= 0 for e in res.history["eta"][1:])
+
+
+def test_parallel_bug_rejection_enlarges_bases():
+    # from rank 1 the parallel BUG misses most of the rank-3 source; rejecting steps whose
+    # indicator exceeds theta repeats them from doubled bases and cuts the error 10x or more
+    tp = damped_source_problem(100, rng=0)
+    kw = dict(method="parallel_bug", tol=0.05**2 * 1e-2, reference=tp.exact)
+    plain = integrate(tp.problem, tp.Y0, (0.0, 1.0), 0.05, **kw)
+    rej = integrate(tp.problem, tp.Y0, (0.0, 1.0), 0.05, reject=1.0, **kw)
+    assert sum(plain.history["rejected"][1:]) == 0
+    assert sum(rej.history["rejected"][1:]) >= 1
+    assert max(rej.history["error"]) < 0.1 * max(plain.history["error"])
+    with pytest.raises(ValueError, match="`reject`"):
+        integrate(tp.problem, tp.Y0, (0.0, 1.0), 0.05, method="bug", reject=1.0)
