@@ -52,3 +52,12 @@ def test_missing_optional_package_is_a_clear_error(monkeypatch):
         load_tensor("astronaut")
     with pytest.raises(ValueError, match="name"):
         load_tensor("cells3d")
+
+
+def test_demo_entry(capsys):
+    from types import SimpleNamespace
+
+    from lowrank_la.tensor._demo import demo
+
+    assert demo(SimpleNamespace(seed=0))
+    assert "select_core_shape(packing)" in capsys.readouterr().out
