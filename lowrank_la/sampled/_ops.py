@@ -243,11 +243,24 @@ def spmm_t(omega, U, weights=None, *, impl=None):
     return kern(T.rows, T.indptr, T.cols, _cast(bk, w, dtype), U, omega.csc_permutation())
 
 
+def _check_lam(lam, omega, bk, dtype):
+    """A non-negative scalar, or one non-negative value per row (e.g. ALS-WR's ``reg · |Ω_i|``)."""
+    if not hasattr(lam, "shape"):
+        return check_nonnegative(lam, "lam")
+    m = omega.shape[0]
+    check_array(lam, "lam", ndim=1, shape=(m,), dtype_kind="numeric", allow_empty=True)
+    check_same_backend(("omega", omega.rows), ("lam", lam))
+    xp = bk.xp
+    if m and bool(xp.any(lam < 0)):
+        raise ValueError("`lam` must be non-negative in every row")
+    return xp.astype(lam, dtype)
+
+
 def _rowwise_args(omega, V, lam, need_values=True):
     _check_omega(omega, need_values=need_values)
-    lam = check_nonnegative(lam, "lam")
     bk, dtype, (V,) = _factors(omega, [("V", V, omega.shape[1])],
                                extra=[("values", omega.values)])
+    lam = _check_lam(lam, omega, bk, dtype)
     return bk, dtype, V, lam, _cast(bk, omega.values, dtype)
 
 
@@ -263,8 +276,8 @@ def rowwise_gram(omega, V, *, lam=0.0, impl=None):
     omega : ObservedEntries
         Entries of an ``m x n`` matrix; values give ``b`` (a bare pattern gives ``b=None``).
     V : array, shape (n, k)
-    lam : float >= 0
-        Ridge parameter.
+    lam : float >= 0, or array of shape (m,)
+        Ridge parameter, one per row if an array (ALS-WR scales it by the row count).
     impl : {None, "generic", "numpy", "torch", "cupy"}
 
     Returns
@@ -307,7 +320,8 @@ def rowwise_lstsq(omega, V, *, lam=0.0, impl=None):
     omega : ObservedEntries
         Entries with values.
     V : array, shape (n, k)
-    lam : float >= 0
+    lam : float >= 0, or array of shape (m,)
+        Ridge parameter, one per row if an array.
     impl : {None, "generic", "numpy", "torch", "cupy"}
 
     Returns
@@ -355,7 +369,8 @@ def rowwise_cg(omega, V, x0=None, *, lam=0.0, maxiter=2, rtol=None, impl=None):
     V : array, shape (n, k)
     x0 : array, shape (m, k), optional
         Warm start (default zeros), e.g. the previous iterate.
-    lam : float >= 0
+    lam : float >= 0, or array of shape (m,)
+        Ridge parameter, one per row if an array.
     maxiter : int >= 0
     rtol : float >= 0, optional
     impl : {None, "generic", "numpy", "torch", "cupy"}

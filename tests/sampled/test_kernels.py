@@ -313,3 +313,48 @@ def test_import_is_light():
             "print(any(m.split('.')[0] == 'numba' for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("impl", ["generic", "numpy"])
+@pytest.mark.parametrize("op", ["rowwise_lstsq", "rowwise_cg", "rowwise_gram"])
+def test_per_row_ridge_matches_dense(op, impl):
+    """lam given per row (ALS-WR) equals solving each row's ridge problem densely."""
+    import lowrank_la.sampled as S
+
+    rng = np.random.default_rng(5)
+    m, n, k = 7, 9, 3
+    mask = rng.random((m, n)) < 0.6
+    mask[2] = False  # an empty row
+    rows, cols = np.nonzero(mask)
+    vals = rng.standard_normal(rows.size)
+    om = S.ObservedEntries(rows, cols, vals, (m, n))
+    V = rng.standard_normal((n, k))
+    lam = 0.3 * np.bincount(rows, minlength=m) + 0.01
+    ref = np.zeros((m, k))
+    for i in range(m):
+        Vi = V[cols[rows == i]]
+        G = Vi.T @ Vi + lam[i] * np.eye(k)
+        if op == "rowwise_gram":
+            ref_G = G
+            continue
+        ref[i] = np.linalg.solve(G, Vi.T @ vals[rows == i]) if Vi.shape[0] else 0.0
+    if op == "rowwise_gram":
+        G, b = S.rowwise_gram(om, V, lam=lam, impl=impl)
+        np.testing.assert_allclose(G[m - 1], ref_G, rtol=1e-12)
+        return
+    if op == "rowwise_lstsq":
+        X = S.rowwise_lstsq(om, V, lam=lam, impl=impl)
+    else:
+        X = S.rowwise_cg(om, V, lam=lam, maxiter=k, impl=impl).X
+    np.testing.assert_allclose(X, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_per_row_ridge_bad_input():
+    import lowrank_la.sampled as S
+
+    om = S.ObservedEntries(np.array([0, 1]), np.array([0, 1]), np.array([1.0, 2.0]), (2, 2))
+    V = np.ones((2, 1))
+    with pytest.raises(ValueError, match="`lam` must be non-negative in every row"):
+        S.rowwise_lstsq(om, V, lam=np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="`lam` must have shape"):
+        S.rowwise_lstsq(om, V, lam=np.ones(3))

@@ -137,11 +137,18 @@ def _gram(indptr, cols, V, values, lam, Gout, bout):
     for i in nb.prange(m):
         G = np.empty((k, k), dtype=np.float64)
         b = np.empty(k, dtype=np.float64)
-        _accumulate_gram(G, b, indptr[i], indptr[i + 1], cols, V, values, lam, with_b)
+        _accumulate_gram(G, b, indptr[i], indptr[i + 1], cols, V, values, lam[i], with_b)
         for a in range(k):
             bout[i, a] = b[a]
             for c in range(k):
                 Gout[i, a, c] = G[a, c]
+
+
+def _lam(lam, m):
+    """Per-row ridge parameters as a contiguous float64 array (a scalar is broadcast)."""
+    if np.ndim(lam) == 0:
+        return np.full(m, float(lam))
+    return np.ascontiguousarray(lam, dtype=np.float64)
 
 
 def rowwise_gram(rows, indptr, cols, V, values, lam):
@@ -150,7 +157,7 @@ def rowwise_gram(rows, indptr, cols, V, values, lam):
     G = np.empty((m, k, k), dtype=dtype)
     b = np.empty((m, k), dtype=dtype)
     vals = np.empty(0, dtype) if values is None else _c(values, dtype)
-    _gram(indptr, cols, _c(V), vals, float(lam), G, b)
+    _gram(indptr, cols, _c(V), vals, _lam(lam, m), G, b)
     return G, (b if values is not None else None)
 
 
@@ -166,7 +173,7 @@ def _lstsq(indptr, cols, V, values, lam, X, failed):
             continue
         G = np.empty((k, k), dtype=np.float64)
         b = np.empty(k, dtype=np.float64)
-        _accumulate_gram(G, b, indptr[i], indptr[i + 1], cols, V, values, lam, True)
+        _accumulate_gram(G, b, indptr[i], indptr[i + 1], cols, V, values, lam[i], True)
         # in-place lower Cholesky factor G = L L^T
         ok = True
         for c in range(k):
@@ -207,7 +214,7 @@ def rowwise_lstsq(rows, indptr, cols, V, values, lam):
     m, k = indptr.shape[0] - 1, V.shape[1]
     X = np.empty((m, k), dtype=dtype)
     failed = np.empty(m, dtype=np.bool_)
-    _lstsq(indptr, cols, _c(V), _c(values, dtype), float(lam), X, failed)
+    _lstsq(indptr, cols, _c(V), _c(values, dtype), _lam(lam, m), X, failed)
     if failed.any():
         i = int(np.flatnonzero(failed)[0])
         raise np.linalg.LinAlgError(
@@ -255,9 +262,10 @@ def _cg(indptr, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps):
         Q = np.empty(k, dtype=V.dtype)
         for a in range(k):
             x[a] = X0[i, a]
+        lam_i = lam[i]
         # r = b - G x in one pass: sum_j (M_ij - v_j.x) v_j - lam x
         for a in range(k):
-            r[a] = -lam * x[a]
+            r[a] = -lam_i * x[a]
         bb = 0.0
         for a in range(k):
             P[a] = 0.0  # P accumulates b, for ||b||
@@ -280,7 +288,7 @@ def _cg(indptr, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps):
         for _ in range(maxiter):
             if not rr > thresh:
                 break
-            _apply_gram(lo, hi, cols, V, lam, P, Q)
+            _apply_gram(lo, hi, cols, V, lam_i, P, Q)
             pq = 0.0
             for a in range(k):
                 pq += P[a] * Q[a]
@@ -308,6 +316,6 @@ def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
     X = np.empty((m, k), dtype=dtype)
     resnorm = np.empty(m, dtype=dtype)
     steps = np.empty(m, dtype=np.int64)
-    _cg(indptr, cols, _c(V), _c(values, dtype), float(lam), _c(X0, dtype), int(maxiter),
+    _cg(indptr, cols, _c(V), _c(values, dtype), _lam(lam, m), _c(X0, dtype), int(maxiter),
         float(rtol), X, resnorm, steps)
     return X, resnorm, steps

@@ -108,7 +108,7 @@ def _gram_kernel(indptr, cols, V, values, with_b, lam, G, b):
     for t in range(cuda.threadIdx.x, k * k, cuda.blockDim.x):
         a = t // k
         c = t - a * k
-        acc = lam if a == c else 0.0
+        acc = lam[i] if a == c else 0.0
         for p in range(lo, hi):
             j = cols[p]
             acc += V[j, a] * V[j, c]
@@ -121,6 +121,13 @@ def _gram_kernel(indptr, cols, V, values, with_b, lam, G, b):
             b[i, a] = acc
 
 
+def _lam(xp, lam, m, dtype):
+    """Per-row ridge parameters on the device (a scalar is broadcast)."""
+    if isinstance(lam, (int, float)):
+        return xp.full((m,), float(lam), dtype=dtype)
+    return xp.asarray(lam, dtype=dtype)
+
+
 def _launch_gram(indptr, cols, V, values, lam):
     xp = _xp(V)
     m, k = indptr.shape[0] - 1, V.shape[1]
@@ -130,7 +137,7 @@ def _launch_gram(indptr, cols, V, values, lam):
         with_b = values is not None
         threads = min(_THREADS, 32 * math.ceil(k * k / 32))
         _gram_kernel[m, threads](indptr, cols, V, values if with_b else V[0, :1], with_b,
-                                 float(lam), G, b)
+                                 _lam(xp, lam, m, V.dtype), G, b)
     return G, b
 
 
@@ -166,7 +173,7 @@ def _cg_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, R, P, Q, resnorm,
         resnorm[i] = 0.0
         return
     for a in range(k):
-        R[i, a] = -lam * X[i, a]
+        R[i, a] = -lam[i] * X[i, a]
         P[i, a] = 0.0
     for p in range(lo, hi):
         j = cols[p]
@@ -188,7 +195,7 @@ def _cg_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, R, P, Q, resnorm,
         if not rr > thresh:
             break
         for a in range(k):
-            Q[i, a] = lam * P[i, a]
+            Q[i, a] = lam[i] * P[i, a]
         for p in range(lo, hi):
             j = cols[p]
             t = 0.0
@@ -223,6 +230,7 @@ def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
     resnorm = xp.empty(m, dtype=V.dtype)
     steps = xp.empty(m, dtype=xp.int64)
     if m:
-        _cg_kernel[_blocks(m), _THREADS](indptr, cols, V, values, float(lam), int(maxiter),
+        _cg_kernel[_blocks(m), _THREADS](indptr, cols, V, values, _lam(xp, lam, m, V.dtype),
+                                         int(maxiter),
                                          float(rtol), X, R, P, Q, resnorm, steps)
     return X, resnorm, steps

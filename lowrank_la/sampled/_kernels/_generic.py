@@ -66,6 +66,14 @@ def _rhs(bk, rows, indptr, Vg, values):
     return _segment_sum(bk, values[:, None] * Vg, rows, indptr)
 
 
+def _lam(bk, lam, m, dtype):
+    """Per-row ridge parameters (a scalar is broadcast to all rows)."""
+    xp = bk.xp
+    if isinstance(lam, (int, float)):
+        return xp.full((m,), float(lam), dtype=dtype, device=bk.device)
+    return xp.astype(lam, dtype)
+
+
 def rowwise_gram(rows, indptr, cols, V, values, lam):
     """Per-row normal equations ``G_i = sum v_j v_j^T + lam I``, ``b_i = sum M_ij v_j``."""
     bk = get_backend(V)
@@ -73,8 +81,8 @@ def rowwise_gram(rows, indptr, cols, V, values, lam):
     k = V.shape[1]
     Vg = xp.take(V, cols, axis=0)
     G = _segment_sum(bk, Vg[:, :, None] * Vg[:, None, :], rows, indptr)
-    if lam:
-        G = G + lam * xp.eye(k, dtype=V.dtype, device=bk.device)
+    G = G + _lam(bk, lam, G.shape[0], V.dtype)[:, None, None] * xp.eye(k, dtype=V.dtype,
+                                                                     device=bk.device)
     b = _rhs(bk, rows, indptr, Vg, values) if values is not None else None
     return G, b
 
@@ -105,10 +113,12 @@ def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
     Vg = xp.take(V, cols, axis=0)
     zero_m = xp.zeros(indptr.shape[0] - 1, dtype=V.dtype, device=bk.device)
 
+    lam_rows = _lam(bk, lam, indptr.shape[0] - 1, V.dtype)[:, None]
+
     def apply_gram(P):
         t = xp.sum(xp.take(P, rows, axis=0) * Vg, axis=1)
         out = _segment_sum(bk, t[:, None] * Vg, rows, indptr)
-        return out + lam * P if lam else out
+        return out + lam_rows * P
 
     b = _rhs(bk, rows, indptr, Vg, values)
     empty = (indptr[1:] - indptr[:-1]) == 0
