@@ -74,7 +74,9 @@ def _fold(M, mode, shape):
 
 
 class TuckerFactors(NamedTuple):
-    """A Tucker tensor ``core ×_1 factors[0] ... ×_d factors[d-1]``.
+    """A Tucker tensor: the core multiplied along each mode i by ``factors[i]``.
+
+    ``Y = core ×_1 factors[0] ×_2 factors[1] ···`` (``to_dense`` forms it).
 
     Examples
     --------
