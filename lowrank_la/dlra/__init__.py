@@ -31,6 +31,7 @@ from ._steps import (
     truncate_core,
 )
 from ._substep import SOLVERS
+from ._ttn import TTNode, ttn_bug, ttn_polynomial_problem, ttn_to_dense
 from ._tucker import (
     TuckerFactors,
     TuckerODE,
@@ -51,4 +52,5 @@ __all__ = [
     "reproduce", "REPRODUCTIONS",
     "TuckerFactors", "TuckerODE", "tucker_bug", "tucker_bug_step", "tucker_polynomial_problem",
     "mode_product", "unfold",
+    "TTNode", "ttn_bug", "ttn_to_dense", "ttn_polynomial_problem",
 ]
