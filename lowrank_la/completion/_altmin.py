@@ -19,7 +19,7 @@ from .._result import ConvergenceWarning
 from ..linalg import qr, randomized_svd, sketch_lstsq
 from ..sampled import rowwise_cg, rowwise_lstsq, spmm
 
-__all__ = ["spectral_init", "clip_rows", "orthonormalize_transfer", "HalfStepSolver"]
+__all__ = ["spectral_init", "clip_rows", "orthonormalize_transfer", "balance", "HalfStepSolver"]
 
 
 def spectral_init(omega, rank, rng):
@@ -65,6 +65,25 @@ def orthonormalize_transfer(F, G):
     return Q, G @ R.T
 
 
+def balance(U, V):
+    """Rewrite ``U Vᵀ`` as ``(Q_u W √S)(Q_v Z √S)ᵀ``: equal column scales on both sides.
+
+    Ridge regularization ``λ (||U||² + ||V||²)`` is only meaningful for balanced factors (its
+    minimizers are balanced); with one orthonormal factor, ``λ`` would shrink the other one
+    to zero.  Returns the balanced pair and the incoherence of each orthonormal part.
+    """
+    from .._backend import get_backend
+
+    bk = get_backend(U, V)
+    xp = bk.xp
+    Qu, Ru = qr(U, check=False)
+    Qv, Rv = qr(V, check=False)
+    W, s, Zh = bk.linalg.svd(Ru @ Rv.T)
+    root = xp.sqrt(s)
+    Bu, Bv = Qu @ W, Qv @ Zh.T
+    return Bu * root[None, :], Bv * root[None, :], incoherence(Bu), incoherence(Bv)
+
+
 class HalfStepSolver:
     """Solves ``X = argmin ||P_Ω(X Fᵀ - M)||^2 + lam ||X||^2`` row by row.
 
@@ -73,8 +92,9 @@ class HalfStepSolver:
     omega : ObservedEntries
         Rows of the problem are the rows of ``omega``.
     method : {"altmin", "robust_altmin"}
-    lam : float
-        Ridge parameter (already including the floor for under-determined rows).
+    lam : float or array (m,)
+        Ridge parameter, per row when an array (already including the floor for
+        under-determined rows).
     inner_steps : int
         CG steps per row per half-step (robust).
     inner_rtol : float or None
@@ -133,9 +153,11 @@ class HalfStepSolver:
         k = F.shape[1]
         rel_host = np.zeros(X.shape[0])
         rtol = self.inner_rtol if self.inner_rtol is not None else 1e-6
-        eye = math.sqrt(self.lam) * xp.eye(k, dtype=F.dtype, device=bk.device) if self.lam \
-            else None
+        lam_host = bk.to_host(self.lam) if hasattr(self.lam, "shape") else None
         for i in self.heavy_rows:
+            lam_i = float(lam_host[i]) if lam_host is not None else self.lam
+            eye = math.sqrt(lam_i) * xp.eye(k, dtype=F.dtype, device=bk.device) if lam_i \
+                else None
             lo, hi = int(self._indptr[i]), int(self._indptr[i + 1])
             cols = self.omega.cols[lo:hi]
             A = xp.take(F, cols, axis=0)
