@@ -38,6 +38,9 @@ def _load(path):
 # Built-in commands.  Later modules append here (one line each) so --help lists them all.
 register_command("info", "versions, backends, kernels and GPU availability",
                  configure="lowrank_la._info:configure", run="lowrank_la._info:run")
+register_command("reproduce", "reproduce the papers' convergence experiments (--list for names)",
+                 configure="lowrank_la.experiments._cli:configure",
+                 run="lowrank_la.experiments._cli:run")
 register_command("demo", "a one-minute tour: randomized SVD and (when available) a solver run",
                  configure="lowrank_la._demo:configure", run="lowrank_la._demo:run")
 

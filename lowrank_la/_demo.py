@@ -41,4 +41,5 @@ def run(args) -> int:
 # whether its answer checked out.  Solver modules add their entry here.
 _EXTRA_DEMOS: list[str] = [
     "lowrank_la.completion._driver:demo",
+    "lowrank_la.dlra._reproduce:demo",
 ]

@@ -98,6 +98,19 @@ def bc(request) -> BackendCase:
     return _make_case(request.param)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """One BLAS thread for the whole run.
+
+    The tests multiply small matrices, where multi-threaded BLAS only adds synchronization; on
+    a shared 2-core machine (and next to Numba's own threads) it made them 5-20x slower.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -22,19 +22,6 @@ def _numerical_rank(A, tol):
     return int(np.count_nonzero(tails > tol))
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # These tests run many small (<= 100 x 100) products: multi-threaded BLAS only adds
-    # synchronization, and on a shared 2-core machine it made them 5-20x slower.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: only speed depends on it
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 @pytest.fixture(scope="session")
 def dl():
     return SimpleNamespace(dense=_dense, slope=_slope, numerical_rank=_numerical_rank)
