@@ -235,6 +235,20 @@ def _loss_rows(quick):
     return rows
 
 
+NOTES = (
+    "Sections: time (speedup = baseline time / method time, same process; rel_l1_err = "
+    "sum abs(l - t) / sum t vs exact scores; max_ratio = worst factor between sketched and exact "
+    "Lewis weights), distortion (median over seeds of the l_p subspace-embedding distortion "
+    "at m rows; an L-BFGS lower bound for p != 2), regression (median least-squares "
+    "objective ratio from m weighted rows), loss-estimate (relative RMSE of the average-loss "
+    "estimate with k + m loss evaluations vs uniform with k + m; bias_in_se = mean error over "
+    "seeds in standard errors). total_score = total l_p sensitivity S of the test matrix. "
+    "BLAS limited to one thread "
+    "(threadpoolctl) on a shared 2-core machine: absolute times are noisy, ratios are "
+    "measured side by side."
+)
+
+
 def run(quick: bool = False):
     try:
         from threadpoolctl import threadpool_limits
@@ -248,14 +262,4 @@ def run(quick: bool = False):
     with limiter:
         rows = (_time_rows(quick) + _distortion_rows(quick) + _regression_rows(quick)
                 + _loss_rows(quick))
-    notes = (
-        "Sections: time (speedup = baseline time / method time, same process; rel_l1_err = "
-        "sum|l - t| / sum t vs exact scores; max_ratio = worst factor between sketched and exact "
-        "Lewis weights), distortion (median over seeds of the l_p subspace-embedding distortion "
-        "at m rows; an L-BFGS lower bound for p != 2), regression (median least-squares "
-        "objective ratio from m weighted rows), loss-estimate (relative RMSE of the average-loss "
-        "estimate with k + m loss evaluations vs uniform with k + m). BLAS limited to one thread "
-        "(threadpoolctl) on a shared 2-core machine: absolute times are noisy, ratios are "
-        "measured side by side."
-    )
-    return rows, notes
+    return rows, NOTES
