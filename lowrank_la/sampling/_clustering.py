@@ -71,6 +71,14 @@ def clustered_sample(X, k, m, *, loss=None, lam=None, estimator="difference", km
     the proposal gave 0.29 at the default ``lam`` (0.16 at ``lam / 4``): its half of ``s``
     gives every cluster about the same mass whatever its size.
 
+    The embedding decides how useful the sample is (``benchmarks/results/sampling.md``): for
+    least squares on ggplot2 diamonds (53940 x 24, m = 200 rows, median of 7 seeds) k-means on
+    the standardized features gave objective ratios 1.85 / 2.34 / 1.22 for k = 50 / 100 / 200,
+    no better than uniform sampling (1.80) until k ~ m, while leverage sampling reached 1.11;
+    clustering the rows of an orthonormal basis of range(A) gave 1.14 (k = 50).  For the
+    cross-entropy of a digits classifier (k = 50, m = 100) the relative RMSE was 0.119
+    (difference) and 0.089 (proposal) against 0.101 for uniform sampling with k + m draws.
+
     Parameters
     ----------
     X : array, shape (n, e)
