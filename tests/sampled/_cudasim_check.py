@@ -30,6 +30,8 @@ def check(dtype, k, seed):
     X0 = rng.standard_normal((m, k)).astype(dtype)
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
     pat = (om.rows, om.indptr, om.cols)
+    lam_rows = (0.1 + 0.05 * np.arange(m)).astype(dtype)
+    steps = max(1, k - 1)
     T = om.T
     tpat = (T.rows, T.indptr, T.cols)
     for name, args in [
@@ -39,7 +41,10 @@ def check(dtype, k, seed):
         ("spmm", tpat + (om.values, U, om.csc_permutation())),  # spmm_t with custom weights
         ("rowwise_gram", pat + (V, om.values, 0.25)),
         ("rowwise_lstsq", pat + (V, om.values, 0.25)),
-        ("rowwise_cg", pat + (V, om.values, 0.25, X0, 2, 0.0)),
+        # fewer steps than k: past exact convergence the step counts are decided by rounding
+        ("rowwise_cg", pat + (V, om.values, 0.25, X0, steps, 0.0)),
+        ("rowwise_lstsq", pat + (V, om.values, lam_rows)),  # per-row ridge (ALS-WR)
+        ("rowwise_cg", pat + (V, om.values, lam_rows, X0, steps, 0.0)),
     ]:
         got = getattr(_cuda, name)(*args)
         want = getattr(_generic, name)(*args)

@@ -358,3 +358,27 @@ def test_per_row_ridge_bad_input():
         S.rowwise_lstsq(om, V, lam=np.array([1.0, -1.0]))
     with pytest.raises(ValueError, match="`lam` must have shape"):
         S.rowwise_lstsq(om, V, lam=np.ones(3))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_per_row_ridge(rng, impl):
+    """An array `lam` (ALS-WR: reg * |Omega_i|) gives each row its own ridge parameter."""
+    mask, M, U, V = make_problem(rng, m=8, n=10, k=3, density=0.6)
+    om = entries(mask, M)
+    lam = 0.1 * mask.sum(1) + 0.05
+    ref = np.zeros((8, 3))
+    for i in range(8):
+        if mask[i].any():
+            Vi = V[mask[i]]
+            ref[i] = np.linalg.solve(Vi.T @ Vi + lam[i] * np.eye(3), Vi.T @ M[i, mask[i]])
+    np.testing.assert_allclose(rowwise_lstsq(om, V, lam=lam, impl=impl), ref, rtol=1e-10,
+                               atol=1e-12)
+    res = rowwise_cg(om, V, lam=lam, maxiter=10, rtol=1e-13, impl=impl)
+    np.testing.assert_allclose(res.X, ref, rtol=1e-9, atol=1e-11)
+    G, _ = rowwise_gram(om, V, lam=lam, impl=impl)
+    np.testing.assert_allclose(G[1] - (V[mask[1]].T @ V[mask[1]]), lam[1] * np.eye(3),
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="`lam` must be non-negative in every row"):
+        rowwise_lstsq(om, V, lam=-lam, impl=impl)
+    with pytest.raises(ValueError, match="`lam` must have shape"):
+        rowwise_lstsq(om, V, lam=lam[:3], impl=impl)
