@@ -42,4 +42,5 @@ def run(args) -> int:
 _EXTRA_DEMOS: list[str] = [
     "lowrank_la.completion._driver:demo",
     "lowrank_la.dlra._reproduce:demo",
+    "lowrank_la.sampling._demo:demo",
 ]
