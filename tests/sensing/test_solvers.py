@@ -315,3 +315,12 @@ def test_singular_preconditioner_is_reported_not_raised(rng):
     assert res.status == 2 and res.nit == 0
     res = scaled_gd(P.operator, P.y, 3, init=X0, damping=0.1, M_true=P.M_true, etol=1e-6)
     assert res.success  # the damping is what makes rank-deficient factors workable
+
+
+def test_demo_entry_checks_its_answer(capsys):
+    import argparse
+
+    from lowrank_la.sensing._demo import demo
+
+    assert demo(argparse.Namespace(seed=0))
+    assert "ScaledGD" in capsys.readouterr().out
