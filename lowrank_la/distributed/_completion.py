@@ -22,7 +22,7 @@ import numpy as np
 from .._backend import get_backend
 from .._result import History, warn_not_converged
 from .._validation import check_int, check_nonnegative, check_option, check_rank, check_rng
-from ..completion._altmin import HalfStepSolver, incoherence, orthonormalize_transfer
+from ..completion._altmin import HalfStepSolver, balance, incoherence, orthonormalize_transfer
 from ..completion._driver import (
     CALLBACK,
     CONVERGED,
@@ -51,9 +51,19 @@ _METHODS = ("robust_altmin", "altmin")
 KERNEL_LOCK = threading.Lock()
 
 
-def _solve_block(block, F, X0, method, lam, inner_steps, inner_rtol, heavy, seed, residual):
-    """One block of a half-step on its worker: ``(X, info, squared residual or None)``."""
+def _solve_block(block, F, X0, method, lam, count_scaled, inner_steps, inner_rtol, heavy, seed,
+                 residual):
+    """One block of a half-step on its worker: ``(X, info, squared residual or None)``.
+
+    ``lam = (reg, floor)``; with ``count_scaled`` each row's ridge is ``reg * count + floor``
+    (ALS-WR), computed from the block's own rows as the single-machine solver does globally.
+    """
     om = block.entries
+    reg, floor = lam
+    if count_scaled and reg > 0:
+        lam = np.asarray(reg * np.asarray(om.row_counts()).astype(float) + floor, dtype=F.dtype)
+    else:
+        lam = reg + floor
     with KERNEL_LOCK:
         solver = HalfStepSolver(om, method, lam, inner_steps, inner_rtol, heavy,
                                 np.random.default_rng(seed))
@@ -108,9 +118,10 @@ class _BlockOperator:
 class _HalfStep:
     """The solver of one side (rows or columns): blocks, edges, ridge and heavy threshold."""
 
-    def __init__(self, omega, blocks, edges, method, lam, inner_steps, inner_rtol, heavy, seed):
+    def __init__(self, omega, blocks, edges, method, lam, count_scaled, inner_steps, inner_rtol,
+                 heavy, seed):
         self.client, self.blocks, self.edges = omega.client, blocks, edges
-        self.args = (method, lam, inner_steps, inner_rtol, heavy)
+        self.args = (method, lam, count_scaled, inner_steps, inner_rtol, heavy)
         self.method, self.seed, self.calls = method, seed, 0
 
     def solve(self, F, X, residual=False):
@@ -143,6 +154,7 @@ def complete_matrix_distributed(
     tol=1e-9,
     rtol=1e-6,
     reg=0.0,
+    reg_scaling="none",
     biases=False,
     validation=None,
     patience=5,
@@ -171,7 +183,9 @@ def complete_matrix_distributed(
     rank : int
     method : {"robust_altmin", "altmin"}
         ``"softimpute_als"`` is not distributed (yet): ``ValueError``.
-    maxiter, tol, rtol, reg, patience, init, incoherence_clip, inner_steps, inner_rtol
+    maxiter, tol, rtol, reg, reg_scaling, patience
+        As :func:`~lowrank_la.completion.complete_matrix`.
+    init, incoherence_clip, inner_steps, inner_rtol
         As :func:`~lowrank_la.completion.complete_matrix`.
     biases : bool
         Only ``False`` (bias fitting is in-memory only): ``ValueError`` otherwise.
@@ -237,6 +251,7 @@ def complete_matrix_distributed(
     tol = check_nonnegative(tol, "tol")
     rtol = check_nonnegative(rtol, "rtol")
     reg = check_nonnegative(reg, "reg")
+    check_option(reg_scaling, "reg_scaling", {"none", "count"})
     patience = check_int(patience, "patience", minimum=1)
     inner_steps = check_int(inner_steps, "inner_steps", minimum=1)
     stall_window = check_int(stall_window, "stall_window", minimum=2)
@@ -271,8 +286,8 @@ def complete_matrix_distributed(
     def make_solver(blocks, edges, stats):
         underdetermined = any(s[3] for s in stats)
         floor = math.sqrt(float(np.finfo(dtype).eps)) if underdetermined and reg == 0 else 0.0
-        return _HalfStep(omega, blocks, edges, method, reg + floor, inner_steps, inner_rtol,
-                         heavy_row_threshold, seed), floor
+        return _HalfStep(omega, blocks, edges, method, (reg, floor), reg_scaling == "count",
+                         inner_steps, inner_rtol, heavy_row_threshold, seed), floor
 
     row_solver, floor_r = make_solver(omega.row_blocks, omega.row_edges, row_stats)
     col_solver, floor_c = make_solver(omega.col_blocks, omega.col_edges, col_stats)
@@ -286,13 +301,19 @@ def complete_matrix_distributed(
     for it in range(1, maxiter + 1):
         t_sweep = time.perf_counter()
         V, info_v, _ = col_solver.solve(U, V)
-        V, U = orthonormalize_transfer(V, U)
-        mu_v = incoherence(V)
+        if reg > 0:  # the ridge needs balanced factors (complete_matrix's rule)
+            U, V, mu_u, mu_v = balance(U, V)
+        else:
+            V, U = orthonormalize_transfer(V, U)
+            mu_v = incoherence(V)
         # the residual of (U_new, V) is the residual of the transferred pair up to rounding:
         # computing it inside the row half-step saves one more broadcast of V
         U, info, sq = row_solver.solve(V, U, residual=True)
-        U, V = orthonormalize_transfer(U, V)
-        mu_u = incoherence(U)
+        if reg > 0:
+            U, V, mu_u, mu_v = balance(U, V)
+        else:
+            U, V = orthonormalize_transfer(U, V)
+            mu_u = incoherence(U)
         if info_v["inner_residual"] is not None:
             info["inner_residual"] = max(info["inner_residual"], info_v["inner_residual"])
             info["inner_steps"] = max(info["inner_steps"], info_v["inner_steps"])
@@ -308,7 +329,7 @@ def complete_matrix_distributed(
             U, V = last_good
             break
         last_good = (U, V)
-        record["subspace_change"] = subspace_distance(U_prev, U, orthonormal=True,
+        record["subspace_change"] = subspace_distance(U_prev, U, orthonormal=reg == 0,
                                                       accurate=False)
         U_prev = U
         if reference is not None:
@@ -333,7 +354,7 @@ def complete_matrix_distributed(
                 status, message = CALLBACK, f"stopped by callback after sweep {it}"
                 break
         status, message = _stopping(residuals, rel, tol, tol_eff, rtol, best, it, patience,
-                                    stall_window)
+                                    stall_window if reg == 0 else None)
         if status != MAXITER:
             break
     else:
@@ -349,7 +370,10 @@ def complete_matrix_distributed(
 
 
 def _stopping(residuals, rel, tol, tol_eff, rtol, best, it, patience, stall_window):
-    """The stopping rules of ``complete_matrix`` (altmin family): ``(status, message)``."""
+    """The stopping rules of ``complete_matrix`` (altmin family): ``(status, message)``.
+
+    ``stall_window=None`` disables the stall rule (with a ridge the residual may settle slowly).
+    """
     if rel <= tol_eff:
         return CONVERGED, (f"converged: relative residual {rel:.2e} <= "
                            f"{'tol' if tol_eff == tol else 'working precision'} {tol_eff:.1e}")
@@ -359,7 +383,7 @@ def _stopping(residuals, rel, tol, tol_eff, rtol, best, it, patience, stall_wind
     if best is not None and it - best[3] >= patience:
         return EARLY_STOPPED, (f"early stop: validation RMSE did not improve for {patience} "
                                f"sweeps; best {best[0]:.4f} at sweep {best[3]}")
-    if it > stall_window:
+    if stall_window is not None and it > stall_window:
         old_res = residuals[-stall_window - 1]
         first_drop = residuals[-stall_window - 1] - residuals[-stall_window]
         last_drop = residuals[-2] - rel

@@ -89,8 +89,9 @@ def test_equals_single_machine_options(client, rng):
     omega, M = synthetic_completion(150, 120, 4, oversampling=2, rng=3)
     train, val = omega.split(0.1, rng=0)
     d = DaskObservedEntries.from_entries(train, n_row_blocks=2, n_col_blocks=4, client=client)
-    for reg in (0.0, 1e-3):
-        kw = dict(method="altmin", init="random", reg=reg, validation=val, maxiter=8, rng=11)
+    for reg, scaling in ((0.0, "none"), (1e-3, "none"), (1e-2, "count")):
+        kw = dict(method="altmin", init="random", reg=reg, reg_scaling=scaling, validation=val,
+                  maxiter=8, rng=11)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # either may stop unconverged
             ref = complete_matrix(train, 4, **kw)
@@ -193,3 +194,15 @@ def test_worker_lost_mid_run(problem, source):
                                               rng=5)
             assert res.success and res.nit == ref.nit
             np.testing.assert_allclose(res.U, ref.U, atol=1e-10)
+
+
+def test_float32_equals_single_machine(client, problem):
+    omega, M = problem
+    om32 = omega.with_values(omega.values.astype(np.float32))
+    d = DaskObservedEntries.from_entries(om32, n_row_blocks=3, client=client)
+    ref = complete_matrix(om32, 3, reference=M, rng=0)
+    res = complete_matrix_distributed(d, 3, reference=M, rng=0)
+    assert d.dtype == np.float32 and res.U.dtype == np.float32 and res.V.dtype == np.float32
+    assert res.success and res.nit == ref.nit
+    np.testing.assert_allclose(res.U, ref.U, atol=1e-5)
+    assert res.history["error"][-1] < 1e-5

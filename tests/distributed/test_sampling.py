@@ -102,3 +102,32 @@ def test_sample_rows_bad_input(rng):
         B[5, 1] = np.inf
         with dask.config.set(scheduler="synchronous"), pytest.raises(ValueError, match="NaN"):
             leverage_scores(da.from_array(B, chunks=(50, 3)))
+
+
+def test_leverage_any_row_chunking_property():
+    """Property: the scores do not depend on how the rows are chunked."""
+    hypothesis = pytest.importorskip("hypothesis")
+    import dask
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    A = np.random.default_rng(3).standard_normal((60, 3))
+    Q = np.linalg.qr(A)[0]
+    expected = np.sum(Q**2, axis=1)
+
+    @settings(max_examples=15, deadline=None)
+    @given(st.lists(st.integers(3, 30), min_size=1, max_size=6))
+    def check(sizes):
+        cuts, total = [], 0
+        for s in sizes:  # chunks of at least d = 3 rows (TSQR's requirement), summing to 60
+            if total + s > 57:
+                break
+            cuts.append(s)
+            total += s
+        cuts.append(60 - total)
+        with dask.config.set(scheduler="synchronous"):
+            t = leverage_scores(da.from_array(A, chunks=(tuple(cuts), 3))).compute()
+        np.testing.assert_allclose(t, expected, rtol=1e-10, atol=1e-14)
+
+    assert hypothesis is not None
+    check()
