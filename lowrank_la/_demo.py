@@ -44,4 +44,5 @@ _EXTRA_DEMOS: list[str] = [
     "lowrank_la.dlra._reproduce:demo",
     "lowrank_la.sampling._demo:demo",
     "lowrank_la.tensor._demo:demo",
+    "lowrank_la.distributed._demo:demo",
 ]
