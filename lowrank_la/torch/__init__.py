@@ -12,6 +12,7 @@ Importing :mod:`lowrank_la` does not import torch; importing this subpackage doe
 from __future__ import annotations
 
 from ._compress import CompressionReport, compress_
+from ._dlrt import DLRT
 from ._layers import LowRankLinear
 
-__all__ = ["LowRankLinear", "compress_", "CompressionReport"]
+__all__ = ["LowRankLinear", "compress_", "CompressionReport", "DLRT"]
