@@ -209,8 +209,8 @@ def run(quick: bool = False):
         "Gram + inline Cholesky (lowrank_la.sampled.rowwise_lstsq). Times: best of "
         f"{repeat} calls timed round-robin against the peers after one warm-up call each; the "
         "5-20x slower NumPy gather+einsum and Gram+Cholesky baselines: "
-        f"{'one call' if not quick else f'best of {repeat}'}. The machine is shared (load "
-        "average 5-9 on 2 cores during the recorded run), so compare the ratios measured side "
-        "by side, not absolute times."
+        f"{'one call' if not quick else f'best of {repeat}'}. The machine is shared (other "
+        "jobs ran during the recorded runs, load average 3-9 on 2 cores), so compare the ratios "
+        "measured side by side, not absolute times."
     )
     return rows, notes
