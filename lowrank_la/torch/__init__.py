@@ -12,7 +12,11 @@ Importing :mod:`lowrank_la` does not import torch; importing this subpackage doe
 from __future__ import annotations
 
 from ._compress import CompressionReport, compress_
+from ._cuttlefish import StableRankSwitch
 from ._dlrt import DLRT
+from ._galore import GaLore
 from ._layers import LowRankLinear
+from ._trp import TRP
 
-__all__ = ["LowRankLinear", "compress_", "CompressionReport", "DLRT"]
+__all__ = ["LowRankLinear", "compress_", "CompressionReport", "DLRT", "TRP", "StableRankSwitch",
+           "GaLore"]
