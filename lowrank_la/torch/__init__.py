@@ -6,17 +6,20 @@ Importing :mod:`lowrank_la` does not import torch; importing this subpackage doe
 - :class:`DLRT` (rank-adaptive dynamical low-rank training, Schotthöfer et al. 2022);
 - :class:`TRP` (trained rank pruning, Xu et al. 2020);
 - :class:`StableRankSwitch` (Cuttlefish, Wang et al. 2023);
+- :class:`CondClamp` (bounded core condition numbers, Savostianova et al. 2023);
 - :class:`GaLore` (gradient low-rank projection around any torch optimizer, Zhao et al. 2024).
 """
 
 from __future__ import annotations
 
 from ._compress import CompressionReport, compress_
+from ._condclamp import CondClamp
 from ._cuttlefish import StableRankSwitch
 from ._dlrt import DLRT
 from ._galore import GaLore
 from ._layers import LowRankLinear
+from ._reproduce import reproduce_digits
 from ._trp import TRP
 
 __all__ = ["LowRankLinear", "compress_", "CompressionReport", "DLRT", "TRP", "StableRankSwitch",
-           "GaLore"]
+           "GaLore", "CondClamp", "reproduce_digits"]
