@@ -25,6 +25,8 @@ def run(quick: bool):
                 "vs_dense_pts": round(100 * (r["accuracy"] - dense["accuracy"]), 2),
                 "hidden_params": r["hidden_params"], "hidden_kept": round(r["hidden_kept"], 3),
                 "ranks": r.get("ranks", ""),
+                "before_truncation_pct": (round(100 * r["untruncated"], 2)
+                                          if "untruncated" in r else ""),
                 "train_s": round(r["train_s"], 2),
                 "time_ratio_vs_dense": round(r["train_s"] / dense["train_s"], 2),
                 "dtype": "float32",
@@ -32,5 +34,6 @@ def run(quick: bool):
     notes = ("Digits MLP 64-128-128-10, 30 epochs, one thread. hidden_kept: fraction of the "
              "24,576 hidden weight entries kept (r(m+n)+r^2 per factored layer). GaLore keeps "
              "dense weights; its gain is optimizer state (see the docs). 'dense cut to TRP "
-             "ranks' truncates the dense net to TRP's ranks without retraining.")
+             "ranks' truncates the dense net to TRP's ranks without retraining; before_truncation_pct: "
+             "TRP before its final truncation, compress_ before fine-tuning.")
     return out, notes

@@ -2,7 +2,8 @@
 
 Importing :mod:`lowrank_la` does not import torch; importing this subpackage does.
 
-- :class:`LowRankLinear` and :func:`compress_` (truncated-SVD replacement of ``nn.Linear``);
+- :class:`LowRankLinear`, :class:`LowRankConv2d` and :func:`compress_` (truncated-SVD
+  replacement of ``nn.Linear`` and ``nn.Conv2d``);
 - :class:`DLRT` (rank-adaptive dynamical low-rank training, Schotthöfer et al. 2022);
 - :class:`TRP` (trained rank pruning, Xu et al. 2020);
 - :class:`StableRankSwitch` (Cuttlefish, Wang et al. 2023);
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from ._compress import CompressionReport, compress_
 from ._condclamp import CondClamp
+from ._conv import LowRankConv2d
 from ._cuttlefish import StableRankSwitch
 from ._dlrt import DLRT
 from ._galore import GaLore
@@ -21,5 +23,5 @@ from ._layers import LowRankLinear
 from ._reproduce import reproduce_digits
 from ._trp import TRP
 
-__all__ = ["LowRankLinear", "compress_", "CompressionReport", "DLRT", "TRP", "StableRankSwitch",
-           "GaLore", "CondClamp", "reproduce_digits"]
+__all__ = ["LowRankLinear", "LowRankConv2d", "compress_", "CompressionReport", "DLRT", "TRP",
+           "StableRankSwitch", "GaLore", "CondClamp", "reproduce_digits"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ._conv import LowRankConv2d
 from ._layers import LowRankLinear
 
 __all__ = ["compress_", "CompressionReport"]
@@ -20,7 +21,8 @@ class CompressionReport:
     ----------
     layers : list of dict
         Per replaced layer: ``name``, ``shape`` (out, in), ``rank``, ``params_before``,
-        ``params_after``, ``flops_before``, ``flops_after`` (weights only, per sample).
+        ``params_after``, ``flops_before``, ``flops_after`` (weights only, per sample or per
+        output position of a convolution; a convolution's shape is its kernel matrix's).
     skipped : list of tuple
         ``(name, reason)`` for every module with parameters that was left unchanged.
     """
@@ -48,6 +50,10 @@ class CompressionReport:
         return "\n".join(lines)
 
 
+def _conv_ok(conv):
+    return conv.groups == 1 and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+
+
 def _selected(name, include, exclude):
     if include is not None and not any(fnmatch.fnmatchcase(name, p) for p in include):
         return False
@@ -56,11 +62,12 @@ def _selected(name, include, exclude):
 
 def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
               stable_rank=False, scale=1.0, include=None, exclude=None, core=True):
-    """Replace the ``nn.Linear`` layers of ``model`` by :class:`LowRankLinear` in place.
+    """Replace the ``nn.Linear`` and ``nn.Conv2d`` layers of ``model`` by low-rank ones in place.
 
-    Every selected ``nn.Linear`` becomes the truncated SVD of its weight under the rule; other
-    modules that own parameters are left unchanged and listed in ``report.skipped`` with the
-    reason.  All weights are checked before anything changes.
+    Every selected ``nn.Linear`` (``nn.Conv2d``: ``groups=1``, zero padding) becomes a
+    :class:`LowRankLinear` (:class:`LowRankConv2d`, channel-wise kernel matrix), the truncated
+    SVD of its weight under the rule; other modules that own parameters are left unchanged and
+    listed in ``report.skipped`` with the reason.  All weights are checked before anything changes.
 
     Parameters
     ----------
@@ -107,7 +114,10 @@ def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
             report.skipped.append((name, "already low-rank"))
         elif not _selected(name, include, exclude):
             report.skipped.append((name, "excluded"))
-        elif type(module) is not torch.nn.Linear:
+        elif type(module) is torch.nn.Conv2d and not _conv_ok(module):
+            report.skipped.append((name, "unsupported Conv2d (groups, padding mode or "
+                                         "string padding)"))
+        elif type(module) not in (torch.nn.Linear, torch.nn.Conv2d):
             report.skipped.append((name, f"unsupported layer type {type(module).__name__}"))
         else:
             if not bool(torch.isfinite(module.weight).all()):
@@ -115,11 +125,13 @@ def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
             todo.append((name, module))
     new = []
     for name, module in todo:
-        r = None if rank is None else min(rank, min(module.weight.shape))
-        layer = LowRankLinear.from_dense(module, rank=r, energy=energy, tail=tail, rtol=rtol,
-                                         atol=atol, stable_rank=stable_rank, scale=scale,
-                                         core=core)
-        m, n = module.weight.shape
+        r = rank
+        cls = LowRankLinear if type(module) is torch.nn.Linear else LowRankConv2d
+        if r is not None:
+            r = min(r, module.weight.shape[0], module.weight[0].numel())
+        layer = cls.from_dense(module, rank=r, energy=energy, tail=tail, rtol=rtol, atol=atol,
+                               stable_rank=stable_rank, scale=scale, core=core)
+        m, n = layer.out_features, layer.in_features
         new.append((name, layer))
         report.layers.append({
             "name": name, "shape": (m, n), "rank": int(layer.rank),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lowrank_la.torch import LowRankLinear, compress_
+from lowrank_la.torch import LowRankConv2d, LowRankLinear, compress_
 
 
 def _mlp(seed=0, dtype=torch.float64):
@@ -78,8 +78,8 @@ def test_report_counts_and_skips():
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(),
                                 torch.nn.Linear(8, 40), torch.nn.Linear(40, 30))
     w_conv = model[0].weight.detach().clone()
-    report = compress_(model, rank=4)
-    assert report.skipped == [("0", "unsupported layer type Conv2d")]
+    report = compress_(model, rank=4, exclude=["0"])
+    assert report.skipped == [("0", "excluded")]
     assert model[0].weight.data_ptr() and torch.equal(model[0].weight, w_conv)
     d = report.layers[1]
     assert d["shape"] == (30, 40) and d["params_before"] == 1200
@@ -133,3 +133,64 @@ def test_rank_change_keeps_parameters_in_optimizer():
     opt.step()
     assert layer.U.shape == (8, 2) and not torch.equal(layer.weight(), W0)
     assert np.isfinite(layer.weight().numpy()).all()
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1)])
+def test_conv_full_rank_and_truncation(stride, padding):
+    torch.manual_seed(5)
+    conv = torch.nn.Conv2d(3, 7, (3, 2), stride=stride, padding=padding).double()
+    x = torch.randn(2, 3, 9, 8, dtype=torch.float64)
+    full = LowRankConv2d.from_dense(conv, rank=7)
+    assert torch.allclose(full(x), conv(x), atol=1e-12)
+    M = conv.weight.detach().reshape(7, -1)
+    s = torch.linalg.svdvals(M)
+    low = LowRankConv2d.from_dense(conv, rank=3)
+    err = torch.linalg.matrix_norm(low.weight() - M)
+    assert float(err) == pytest.approx(float(torch.linalg.vector_norm(s[3:])), rel=1e-10)
+    # the factored conv equals the dense conv with the truncated kernel
+    assert torch.allclose(low(x), low.to_dense()(x), atol=1e-12)
+    assert low.to_dense().weight.shape == conv.weight.shape
+
+
+def test_compress_converts_convs_and_skips_grouped():
+    torch.manual_seed(6)
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Conv2d(4, 4, 3, groups=2),
+                                torch.nn.Flatten(), torch.nn.LayerNorm(4),
+                                torch.nn.Linear(4, 3)).double()
+    x = torch.randn(1, 2, 5, 5, dtype=torch.float64)
+    ref = model(x).detach()
+    report = compress_(model, rank=100)
+    assert isinstance(model[0], LowRankConv2d)
+    assert report.skipped == [
+        ("1", "unsupported Conv2d (groups, padding mode or string padding)"),
+        ("3", "unsupported layer type LayerNorm")]
+    assert report.layers[0]["shape"] == (4, 18) and report.layers[0]["rank"] == 4
+    assert torch.allclose(model(x), ref, atol=1e-12)
+
+
+def test_dlrt_step_on_conv_matches_dense_kernel_gradient():
+    from lowrank_la.dlra import truncate_core
+    from lowrank_la.nn import dlrt_augment
+    from lowrank_la.torch import DLRT
+
+    torch.manual_seed(7)
+    conv = torch.nn.Conv2d(2, 5, 3, padding=1).double()
+    layer = LowRankConv2d.from_dense(conv, rank=3)
+    x = torch.randn(4, 2, 6, 6, dtype=torch.float64)
+    y = torch.randn(4, 5, 6, 6, dtype=torch.float64)
+    lr, tau = 0.1, 0.05
+    U, S, V, b = (t.detach().clone() for t in (layer.U, layer.S, layer.V, layer.bias))
+
+    def grads(M):
+        K = M.reshape(5, 2, 3, 3).clone().requires_grad_(True)
+        bb = b.clone().requires_grad_(True)
+        torch.nn.functional.mse_loss(torch.nn.functional.conv2d(x, K, bb, padding=1), y).backward()
+        return K.grad.reshape(5, -1), bb.grad
+
+    G, _ = grads(U @ S @ V.T)
+    U1, S1, V1 = dlrt_augment(U, S, V, G @ V, G.T @ U, lr)
+    G1, gb = grads(U1 @ S1 @ V1.T)
+    ref = truncate_core(U1, S1 - lr * (U1.T @ G1 @ V1), V1, rtol=tau, max_rank=3)
+    DLRT(layer, lr=lr, tau=tau).step(lambda: torch.nn.functional.mse_loss(layer(x), y))
+    assert torch.allclose(layer.weight(), ref.U @ ref.S @ ref.V.T, atol=1e-12)
+    assert torch.allclose(layer.bias, b - lr * gb, atol=1e-12)
