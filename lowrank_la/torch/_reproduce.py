@@ -181,3 +181,31 @@ def reproduce_digits(seeds=(0,), epochs=30, *, plot=None):
         fig.savefig(plot, dpi=120)
         plt.close(fig)
     return rows
+
+
+def main(argv=None) -> int:
+    """``python -m lowrank_la.torch._reproduce [--seeds N] [--epochs E] [--out DIR]``."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m lowrank_la.torch._reproduce",
+                                     description="digits: accuracy vs parameters of low-rank "
+                                                 "training methods")
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--out", default="reproduce-out")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = reproduce_digits(range(args.seeds), args.epochs, plot=out / "nn-digits.png")
+    (out / "nn-digits.json").write_text(json.dumps(rows, indent=2))
+    for r in rows:
+        print(f"{r['method']:28s} seed {r['seed']}  acc {100 * r['accuracy']:5.1f}%  "
+              f"hidden kept {r['hidden_kept']:.3f}  {r.get('ranks', '')}")
+    print(f"wrote {out / 'nn-digits.png'} and {out / 'nn-digits.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
