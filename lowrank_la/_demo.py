@@ -41,6 +41,7 @@ def run(args) -> int:
 # whether its answer checked out.  Solver modules add their entry here.
 _EXTRA_DEMOS: list[str] = [
     "lowrank_la.completion._driver:demo",
+    "lowrank_la.sensing._demo:demo",
     "lowrank_la.dlra._reproduce:demo",
     "lowrank_la.sampling._demo:demo",
     "lowrank_la.tensor._demo:demo",
