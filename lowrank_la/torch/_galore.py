@@ -15,9 +15,11 @@ class GaLore:
     from the current gradient every ``update_period`` steps (step 0 included).  The wrapped
     optimizer steps a zero-initialised proxy of the reduced shape, so its state (moments) has
     ``max(m, n) * rank`` entries per buffer; its update ``N`` is back-projected and applied as
-    ``W += scale * back(N)``.  Moments are kept as they are when ``P`` changes (as in the
-    original code).  Decoupled ``weight_decay`` applies to the full ``W``.  A layer with
-    ``rank >= min(m, n)`` is not projected (identity), so GaLore then equals the wrapped
+    ``W += scale * back(N)``.  When ``P`` changes the moments are kept as they are
+    (``on_refresh="keep"``, as in the original code), dropped (``"reset"``), or the first
+    moments (``exp_avg``, ``momentum_buffer``) are rotated into the new basis by
+    ``P_old^T P_new`` (``"rotate"``; other state is kept).  Decoupled ``weight_decay``
+    applies to the full ``W``.  A layer with ``rank >= min(m, n)`` is not projected (identity), so GaLore then equals the wrapped
     optimizer; ``project_full_rank=True`` uses the SVD projector there too (equal for
     momentum SGD, not for Adam, whose element-wise normalisation depends on the basis).
 
@@ -35,6 +37,7 @@ class GaLore:
     weight_decay : float
         Decoupled weight decay on the projected weights (``W -= lr * weight_decay * W``).
     project_full_rank : bool
+    on_refresh : {"keep", "reset", "rotate"}
     **optimizer_kwargs
         Passed to ``optimizer_cls`` (``lr`` among them).
 
@@ -61,8 +64,17 @@ class GaLore:
     """
 
     def __init__(self, projected, others, optimizer_cls, *, rank, update_period=200, scale=1.0,
-                 weight_decay=0.0, project_full_rank=False, **optimizer_kwargs):
-        from .._validation import check_int, check_nonnegative, check_positive, check_rank
+                 weight_decay=0.0, project_full_rank=False, on_refresh="keep",
+                 **optimizer_kwargs):
+        from .._validation import (
+            check_int,
+            check_nonnegative,
+            check_option,
+            check_positive,
+            check_rank,
+        )
+
+        self.on_refresh = check_option(on_refresh, "on_refresh", {"keep", "reset", "rotate"})
 
         self.projected = list(projected)
         self.others = list(others)
@@ -117,8 +129,11 @@ class GaLore:
                 R.grad = G.clone()
             else:
                 if refresh or self.P[i] is None:
+                    old = self.P[i]
                     self.P[i], _ = galore_projector(G, R.shape[1] if side == "right"
                                                     else R.shape[0])
+                    if old is not None:
+                        self._refresh_state(R, old.T @ self.P[i], side)
                 R.grad = galore_project(G, self.P[i], side)
             R.zero_()
             active.append(i)
@@ -131,6 +146,18 @@ class GaLore:
             N = R if side == "none" else galore_back_project(R, self.P[i], side)
             W.add_(N, alpha=self.scale)
         self._step += 1
+
+    def _refresh_state(self, R, C, side):
+        state = self.optimizer.state.get(R)
+        if not state or self.on_refresh == "keep":
+            return
+        if self.on_refresh == "reset":
+            del self.optimizer.state[R]
+            return
+        for key in ("exp_avg", "momentum_buffer"):
+            M = state.get(key)
+            if isinstance(M, torch.Tensor):
+                state[key] = (M @ C if side == "right" else C.T @ M).contiguous()
 
     def state_numel(self):
         """Entries of optimizer state: moments of the projected weights, projectors, others.

@@ -68,6 +68,33 @@ def test_galore_full_rank_svd_projector_equals_momentum_sgd():
         assert torch.allclose(p, q, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("on_refresh", ["rotate", "keep"])
+def test_galore_rotating_momentum_at_every_refresh_equals_momentum_sgd(on_refresh):
+    # with the first moment rotated by P_old^T P_new, full-rank projectors refreshed every
+    # step still give momentum SGD exactly; keeping the moments does not
+    a, b, data = _pair(2)
+    kw = {"lr": 0.1, "momentum": 0.9}
+    _run_steps(a, torch.optim.SGD(a.parameters(), **kw), data)
+    opt = GaLore([b[0].weight, b[2].weight], [b[0].bias, b[2].bias], torch.optim.SGD, rank=9,
+                 update_period=1, project_full_rank=True, on_refresh=on_refresh, **kw)
+    _run_steps(b, opt, data)
+    same = all(torch.allclose(p, q, rtol=1e-12, atol=1e-14)
+               for p, q in zip(a.parameters(), b.parameters()))
+    assert same == (on_refresh == "rotate")
+
+
+def test_galore_reset_drops_state():
+    a, b, data = _pair(3)
+    opt = GaLore([b[0].weight], [], torch.optim.Adam, rank=2, update_period=2,
+                 on_refresh="reset", lr=1e-2)
+    _run_steps(b, opt, data, steps=2)
+    assert int(opt.optimizer.state[opt.proxies[0]]["step"]) == 2
+    _run_steps(b, opt, data, steps=1)  # refresh at step 2: state restarted
+    assert int(opt.optimizer.state[opt.proxies[0]]["step"]) == 1
+    with pytest.raises(ValueError, match="on_refresh"):
+        GaLore([b[0].weight], [], torch.optim.Adam, rank=2, on_refresh="spin")
+
+
 def test_galore_state_has_reduced_shape_and_loss_decreases():
     torch.manual_seed(2)
     model = torch.nn.Sequential(torch.nn.Linear(20, 30), torch.nn.ReLU(), torch.nn.Linear(30, 2))
