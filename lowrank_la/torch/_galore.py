@@ -19,9 +19,10 @@ class GaLore:
     (``on_refresh="keep"``, as in the original code), dropped (``"reset"``), or the first
     moments (``exp_avg``, ``momentum_buffer``) are rotated into the new basis by
     ``P_old^T P_new`` (``"rotate"``; other state is kept).  Decoupled ``weight_decay``
-    applies to the full ``W``.  A layer with ``rank >= min(m, n)`` is not projected (identity), so GaLore then equals the wrapped
-    optimizer; ``project_full_rank=True`` uses the SVD projector there too (equal for
-    momentum SGD, not for Adam, whose element-wise normalisation depends on the basis).
+    applies to the full ``W``.  A layer with ``rank >= min(m, n)`` is not projected
+    (identity), so GaLore then equals the wrapped optimizer; ``project_full_rank=True`` uses
+    the SVD projector there too (equal for momentum SGD, not for Adam, whose element-wise
+    normalisation depends on the basis).
 
     Parameters
     ----------
