@@ -6,6 +6,7 @@ Pruning projection, the DLRT basis augmentation (K-, L-steps; the truncation is
 The PyTorch layers and training controllers built on these live in :mod:`lowrank_la.torch`.
 """
 
+from ._budget import allocate_ranks
 from ._conv import conv_to_matrix, matrix_to_conv
 from ._dlrt import clamp_core, dlrt_augment
 from ._galore import galore_back_project, galore_project, galore_projector
@@ -13,7 +14,7 @@ from ._rules import break_even_rank, factored_params, factorize, select_weight_r
 from ._trp import nuclear_subgradient, trp_project
 
 __all__ = [
-    "select_weight_rank", "factorize", "break_even_rank", "factored_params",
+    "select_weight_rank", "factorize", "break_even_rank", "factored_params", "allocate_ranks",
     "conv_to_matrix", "matrix_to_conv",
     "trp_project", "nuclear_subgradient",
     "dlrt_augment", "clamp_core",

@@ -61,7 +61,8 @@ def _selected(name, include, exclude):
 
 
 def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
-              stable_rank=False, scale=1.0, include=None, exclude=None, core=True):
+              stable_rank=False, scale=1.0, budget=None, include=None, exclude=None,
+              core=True):
     """Replace the ``nn.Linear`` and ``nn.Conv2d`` layers of ``model`` by low-rank ones in place.
 
     Every selected ``nn.Linear`` (``nn.Conv2d``: ``groups=1``, zero padding) becomes a
@@ -75,6 +76,10 @@ def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
     rank, energy, tail, rtol, atol, stable_rank, scale
         The rule (see :func:`lowrank_la.nn.select_weight_rank`); a fixed ``rank`` is capped at
         each layer's ``min(m, n)``.
+    budget : int, optional
+        Total factored parameters (``r (m + n) + r^2`` per layer) of the selected layers; ranks
+        allocated across layers by :func:`lowrank_la.nn.allocate_ranks` (other rules then
+        only lower them).
     include, exclude : list of str, optional
         ``fnmatch`` patterns on the module names (as in ``model.named_modules()``).
     core : bool
@@ -123,9 +128,16 @@ def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
             if not bool(torch.isfinite(module.weight).all()):
                 raise ValueError(f"layer {name!r} has non-finite weights")
             todo.append((name, module))
+    ranks = [rank] * len(todo)
+    if budget is not None and todo:
+        from ..nn import allocate_ranks
+
+        mats = [m.weight.detach().reshape(m.weight.shape[0], -1) for _, m in todo]
+        budget_ranks = allocate_ranks([torch.linalg.svdvals(M) for M in mats],
+                                      [tuple(M.shape) for M in mats], budget)
+        ranks = [b if r is None else min(r, b) for r, b in zip(ranks, budget_ranks)]
     new = []
-    for name, module in todo:
-        r = rank
+    for (name, module), r in zip(todo, ranks):
         cls = LowRankLinear if type(module) is torch.nn.Linear else LowRankConv2d
         if r is not None:
             r = min(r, module.weight.shape[0], module.weight[0].numel())

@@ -142,3 +142,32 @@ def test_conv_reshape_round_trip(bc, rng, mode):
     assert np.array_equal(to_numpy(matrix_to_conv(M, W.shape, mode)), W)
     with pytest.raises(ValueError, match="M"):
         matrix_to_conv(M, (5, 3, 3, 3), mode)
+
+
+def test_allocate_ranks_equal_shapes_keeps_global_top_values(rng):
+    from lowrank_la.nn import allocate_ranks
+
+    s = [np.sort(rng.uniform(0, 1, 6))[::-1] for _ in range(3)]
+    per = 8 + 6 + 1  # m + n + 1 per rank with a diagonal core
+    ranks = allocate_ranks(s, [(8, 6)] * 3, 10 * per, diagonal_core=True)
+    assert sum(ranks) == 10
+    # beyond the forced rank 1, the 7 kept values are the 7 largest of all candidates
+    kept = sorted((v for si, r in zip(s, ranks) for v in si[1:r]), reverse=True)
+    candidates = sorted(np.concatenate([si[1:] for si in s]).tolist(), reverse=True)
+    assert kept == candidates[:7]
+
+
+def test_allocate_ranks_is_maximal_within_budget(rng):
+    from lowrank_la.nn import allocate_ranks
+
+    shapes = [(20, 10), (10, 30), (15, 15)]
+    s = [np.sort(rng.uniform(0, 1, min(sh)))[::-1] for sh in shapes]
+    budget = 900
+    ranks = allocate_ranks(s, shapes, budget)
+    cost = [r * (m + n) + r * r for r, (m, n) in zip(ranks, shapes)]
+    assert sum(cost) <= budget
+    for i, (m, n) in enumerate(shapes):  # no single extra rank fits
+        r = ranks[i]
+        assert r == min(m, n) or sum(cost) - cost[i] + (r + 1) * (m + n) + (r + 1) ** 2 > budget
+    with pytest.raises(ValueError, match="budget"):
+        allocate_ranks(s, shapes, 10)

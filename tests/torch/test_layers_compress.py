@@ -194,3 +194,17 @@ def test_dlrt_step_on_conv_matches_dense_kernel_gradient():
     DLRT(layer, lr=lr, tau=tau).step(lambda: torch.nn.functional.mse_loss(layer(x), y))
     assert torch.allclose(layer.weight(), ref.U @ ref.S @ ref.V.T, atol=1e-12)
     assert torch.allclose(layer.bias, b - lr * gb, atol=1e-12)
+
+
+def test_compress_with_budget():
+    model = _mlp(8)
+    report = compress_(model, budget=600, exclude=["4"])
+    assert report.params_after <= 600
+    ranks = [d["rank"] for d in report.layers]
+    assert all(r >= 1 for r in ranks)
+    # one more rank in any layer would not fit
+    for d in report.layers:
+        m, n = d["shape"]
+        r = d["rank"]
+        grow = (r + 1) * (m + n) + (r + 1) ** 2 - d["params_after"]
+        assert r == min(m, n) or report.params_after + grow > 600
