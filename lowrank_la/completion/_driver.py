@@ -30,6 +30,14 @@ from ._altmin import (
 from ._biases import fit_biases
 from ._model import CompletionResult
 from ._softimpute import SoftImputeState
+from ._stopping import (
+    CALLBACK,
+    CONVERGED,
+    DIVERGED,
+    EARLY_STOPPED,
+    MAXITER,
+    stopping_rule,
+)
 
 __all__ = ["complete_matrix", "METHODS"]
 
@@ -37,8 +45,6 @@ logger = logging.getLogger("lowrank_la")
 
 METHODS = ("robust_altmin", "altmin", "softimpute_als")
 
-# status codes
-CONVERGED, MAXITER, STALLED, DIVERGED, EARLY_STOPPED, CALLBACK = 0, 1, 2, 3, 4, 5
 
 
 def _check_entries(omega, name, shape=None):
@@ -388,37 +394,14 @@ def complete_matrix(
                 status, message = CALLBACK, f"stopped by callback after sweep {it}"
                 break
         # -- stopping rules -------------------------------------------------------------
-        if rel <= tol_eff:
-            status, message = CONVERGED, (f"converged: relative residual {rel:.2e} <= "
-                                          f"{'tol' if tol_eff == tol else 'working precision'} "
-                                          f"{tol_eff:.1e}")
+        # the stall rule reads the unregularized residual; with a ridge (or softImpute's
+        # shrinkage) the residual may legitimately settle slowly: rtol and validation decide
+        use_stall = stall_window if (method != "softimpute_als" and reg == 0) else None
+        status, message = stopping_rule(
+            residuals, rel, tol, tol_eff, rtol, best, it, patience, use_stall,
+            change=change if method == "softimpute_als" else None)
+        if status != MAXITER:
             break
-        if method == "softimpute_als":
-            if change <= rtol:
-                status, message = CONVERGED, (f"converged: relative change of the estimate "
-                                              f"{change:.2e} <= rtol {rtol:.1e}")
-                break
-        elif it > 1 and abs(residuals[-2] - rel) <= rtol * residuals[-2]:
-            status, message = CONVERGED, (f"converged: residual {rel:.3e} changed by <= rtol "
-                                          f"{rtol:.1e} in the last sweep")
-            break
-        if best is not None and it - best[3] >= patience:
-            status, message = EARLY_STOPPED, (
-                f"early stop: validation RMSE did not improve for {patience} sweeps; best "
-                f"{best[0]:.4f} at sweep {best[3]}")
-            break
-        # the stall rule reads the unregularized residual; with a ridge the residual may
-        # legitimately settle slowly, so there rtol and validation decide
-        if method != "softimpute_als" and reg == 0 and it > stall_window:
-            old_res = residuals[-stall_window - 1]
-            first_drop = residuals[-stall_window - 1] - residuals[-stall_window]
-            last_drop = residuals[-2] - rel
-            if old_res - rel < 0.1 * old_res and last_drop > 0.25 * max(first_drop, 0.0):
-                status, message = STALLED, (
-                    f"stalled: relative residual {rel:.3e} fell by only "
-                    f"{100 * (old_res - rel) / old_res:.1f}% over the last {stall_window} sweeps "
-                    "(ill-conditioned matrix or too few samples?)")
-                break
     else:
         message = (f"maxiter={maxiter} sweeps reached with relative residual "
                    f"{residuals[-1]:.3e} > tol {tol:.1e}")

@@ -23,17 +23,16 @@ from .._backend import get_backend
 from .._result import History, warn_not_converged
 from .._validation import check_int, check_nonnegative, check_option, check_rank, check_rng
 from ..completion._altmin import HalfStepSolver, balance, incoherence, orthonormalize_transfer
-from ..completion._driver import (
+from ..completion._driver import _check_entries, _initial_factors
+from ..completion._model import CompletionResult
+from ..completion._stopping import (
     CALLBACK,
     CONVERGED,
     DIVERGED,
     EARLY_STOPPED,
     MAXITER,
-    STALLED,
-    _check_entries,
-    _initial_factors,
+    stopping_rule,
 )
-from ..completion._model import CompletionResult
 from ..linalg import LowRankMatrix, subspace_distance
 from ..sampled import sampled_residual, spmm
 from ._entries import DaskObservedEntries
@@ -353,8 +352,8 @@ def complete_matrix_distributed(
             except StopIteration:
                 status, message = CALLBACK, f"stopped by callback after sweep {it}"
                 break
-        status, message = _stopping(residuals, rel, tol, tol_eff, rtol, best, it, patience,
-                                    stall_window if reg == 0 else None)
+        status, message = stopping_rule(residuals, rel, tol, tol_eff, rtol, best, it,
+                                        patience, stall_window if reg == 0 else None)
         if status != MAXITER:
             break
     else:
@@ -367,29 +366,3 @@ def complete_matrix_distributed(
         warn_not_converged(f"complete_matrix_distributed({method}): {message}")
     result.update(U=U, V=V, success=success, status=status, message=message, nit=nit)
     return result
-
-
-def _stopping(residuals, rel, tol, tol_eff, rtol, best, it, patience, stall_window):
-    """The stopping rules of ``complete_matrix`` (altmin family): ``(status, message)``.
-
-    ``stall_window=None`` disables the stall rule (with a ridge the residual may settle slowly).
-    """
-    if rel <= tol_eff:
-        return CONVERGED, (f"converged: relative residual {rel:.2e} <= "
-                           f"{'tol' if tol_eff == tol else 'working precision'} {tol_eff:.1e}")
-    if it > 1 and abs(residuals[-2] - rel) <= rtol * residuals[-2]:
-        return CONVERGED, (f"converged: residual {rel:.3e} changed by <= rtol {rtol:.1e} in "
-                           "the last sweep")
-    if best is not None and it - best[3] >= patience:
-        return EARLY_STOPPED, (f"early stop: validation RMSE did not improve for {patience} "
-                               f"sweeps; best {best[0]:.4f} at sweep {best[3]}")
-    if stall_window is not None and it > stall_window:
-        old_res = residuals[-stall_window - 1]
-        first_drop = residuals[-stall_window - 1] - residuals[-stall_window]
-        last_drop = residuals[-2] - rel
-        if old_res - rel < 0.1 * old_res and last_drop > 0.25 * max(first_drop, 0.0):
-            return STALLED, (f"stalled: relative residual {rel:.3e} fell by only "
-                             f"{100 * (old_res - rel) / old_res:.1f}% over the last "
-                             f"{stall_window} sweeps (ill-conditioned matrix or too few "
-                             "samples?)")
-    return MAXITER, ""
