@@ -12,11 +12,12 @@ from ._dlrt import clamp_core, dlrt_augment
 from ._galore import galore_back_project, galore_project, galore_projector
 from ._rules import break_even_rank, factored_params, factorize, select_weight_rank
 from ._trp import nuclear_subgradient, trp_project
+from ._tucker_dlrt import tucker_dlrt_augment, tucker_truncate
 
 __all__ = [
     "select_weight_rank", "factorize", "break_even_rank", "factored_params", "allocate_ranks",
     "conv_to_matrix", "matrix_to_conv",
     "trp_project", "nuclear_subgradient",
-    "dlrt_augment", "clamp_core",
+    "dlrt_augment", "clamp_core", "tucker_dlrt_augment", "tucker_truncate",
     "galore_projector", "galore_project", "galore_back_project",
 ]
