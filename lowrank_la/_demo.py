@@ -46,4 +46,5 @@ _EXTRA_DEMOS: list[str] = [
     "lowrank_la.sampling._demo:demo",
     "lowrank_la.tensor._demo:demo",
     "lowrank_la.distributed._demo:demo",
+    "lowrank_la.nn._demo:demo",
 ]

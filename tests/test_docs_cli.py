@@ -52,3 +52,16 @@ def test_ci_runs_the_readme_test_command():
     block = readme[start:].split("```bash", 1)[1].split("```", 1)[0].strip()
     for line in block.splitlines():
         assert line.strip() in ci, f"README test command line not in .ci/run: {line}"
+
+
+def test_reproduce_routes_other_areas(tmp_path):
+    out = _run("-m", "lowrank_la", "reproduce", "--list")
+    assert out.returncode == 0
+    for name in ("tong2021", "dlra-rank-adaptive", "nn-digits"):
+        assert name in out.stdout
+    out = _run("-m", "lowrank_la", "reproduce", "dlra-rank-adaptive", "--out", str(tmp_path),
+               "--no-plot")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (tmp_path / "dlra-rank-adaptive" / "curves.csv").exists()
+    bad = _run("-m", "lowrank_la", "reproduce", "nope")
+    assert bad.returncode == 2 and "unknown experiment" in bad.stderr

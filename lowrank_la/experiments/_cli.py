@@ -49,15 +49,20 @@ def run(args) -> int:
     from ._configs import EXPERIMENTS
     from ._runner import run_experiment
 
+    others = _other_reproductions()
     if args.list or not args.name:
         for name, exp in EXPERIMENTS.items():
             print(f"{name:16s} {exp.title}\n{'':16s} {exp.paper}")
+        for name, (title, paper, _) in others.items():
+            print(f"{name:16s} {title}\n{'':16s} {paper}")
         return 0 if args.list else 2
+    if args.name in others:
+        return others[args.name][2](args)
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
-        print(f"unknown experiment {unknown[0]!r}; known: {', '.join(EXPERIMENTS)}",
-              file=sys.stderr)
+        known = ", ".join([*EXPERIMENTS, *others])
+        print(f"unknown experiment {unknown[0]!r}; known: {known}", file=sys.stderr)
         return 2
     if args.seeds < 1:
         print(f"--seeds must be >= 1, got {args.seeds}", file=sys.stderr)
@@ -69,6 +74,34 @@ def run(args) -> int:
         print_summary(name, res)
         ok &= res.success
     return 0 if ok else 1
+
+
+def _other_reproductions():
+    """Reproductions owned by other areas: name -> (title, paper, run(args) -> exit code)."""
+    from ..dlra import REPRODUCTIONS
+
+    def run_dlra(name):
+        def go(args):
+            from ..dlra import reproduce
+
+            res = reproduce(name, full=args.full, out=args.out, plot=not args.no_plot)
+            print(f"== {name}: {res.message}")
+            for f in res.files:
+                print(f"   wrote {f}")
+            return 0 if res.success else 1
+
+        return go
+
+    def run_digits(args):
+        from ..torch._reproduce import main as digits_main
+
+        return digits_main(["--seeds", str(args.seeds), "--out", args.out])
+
+    out = {name: (entry[1], entry[2], run_dlra(name)) for name, entry in REPRODUCTIONS.items()}
+    out["nn-digits"] = ("Low-rank training methods on digits: accuracy vs parameters (needs torch)",
+                        "DLRT, TRP, Cuttlefish, GaLore, compress_ (see docs/areas/nn.rst)",
+                        run_digits)
+    return out
 
 
 def main(argv=None) -> int:
