@@ -10,13 +10,21 @@ from ._truncation import select_rank
 __all__ = ["truncated_svd", "randomized_range_finder", "randomized_svd"]
 
 
-def _svd_sign_fix(bk, U, Vh):
-    # deterministic signs: the largest-magnitude entry of each left singular vector is positive
+def column_signs(bk, U):
+    """±1 per column making the largest-magnitude entry of each column of ``U`` positive.
+
+    Singular and eigenvectors are defined up to sign; fixing it this way makes every backend's
+    LAPACK/cuSOLVER/torch result identical.
+    """
     xp = bk.xp
     idx = xp.argmax(xp.abs(U), axis=0)
     picked = xp.take_along_axis(U, idx[None, :], axis=0)[0, :]
     one = xp.asarray(1.0, dtype=U.dtype, device=bk.device)
-    signs = xp.where(picked < 0, -one, one)
+    return xp.where(picked < 0, -one, one)
+
+
+def _svd_sign_fix(bk, U, Vh):
+    signs = column_signs(bk, U)
     return U * signs[None, :], Vh * signs[:, None]
 
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .._validation import check_array, check_fraction, check_int
+from ..linalg._svd import column_signs
 from ._ops import unfold
 
 __all__ = ["mode_spectra", "tucker_size"]
@@ -36,13 +37,8 @@ def _check_tensor(X, name="X"):
 
 
 def _sign_fix(bk, V):
-    # deterministic signs: the largest-magnitude entry of each column is positive, so every
-    # backend's eigensolver gives the same factors
-    xp = bk.xp
-    idx = xp.argmax(xp.abs(V), axis=0)
-    picked = xp.take_along_axis(V, idx[None, :], axis=0)[0, :]
-    one = xp.asarray(1.0, dtype=V.dtype, device=bk.device)
-    return V * xp.where(picked < 0, -one, one)[None, :]
+    # deterministic signs, as for every SVD in lowrank_la.linalg
+    return V * column_signs(bk, V)[None, :]
 
 
 def _gram_eigh(bk, M):
