@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .._result import History, warn_not_converged
+from .._result import History
 from .._validation import (
     check_int,
     check_nonnegative,
@@ -17,27 +17,18 @@ from .._validation import (
     check_rng,
     check_same_backend,
 )
-from ..linalg import LowRankMatrix, qr, subspace_distance
+from ..linalg import LowRankMatrix, qr
 from ..sampled import ObservedEntries, sampled_residual
 from ._altmin import (
     HalfStepSolver,
-    balance,
     clip_rows,
-    incoherence,
     orthonormalize_transfer,
     spectral_init,
 )
 from ._biases import fit_biases
+from ._loop import alternate, run_sweeps
 from ._model import CompletionResult
 from ._softimpute import SoftImputeState
-from ._stopping import (
-    CALLBACK,
-    CONVERGED,
-    DIVERGED,
-    EARLY_STOPPED,
-    MAXITER,
-    stopping_rule,
-)
 
 __all__ = ["complete_matrix", "METHODS"]
 
@@ -265,7 +256,6 @@ def complete_matrix(
     bk = omega.backend
     xp = bk.xp
     dtype = bk.float_dtype(omega.values)
-    t_start = time.perf_counter()
 
     mean, row_bias, col_bias = 0.0, None, None
     train = omega
@@ -296,125 +286,48 @@ def complete_matrix(
         return HalfStepSolver(entries, method, lam, inner_steps, inner_rtol,
                               heavy_row_threshold, rng), floor
 
-    history = History()
-    status, message = MAXITER, ""
-    best = None  # (rmse, U, V, sweep)
-    residuals = []
     result = CompletionResult(U=U, V=V, mean=mean, row_bias=row_bias, col_bias=col_bias,
                               method=method, n_empty_rows=n_empty_rows,
-                              n_empty_cols=n_empty_cols, history=history, nit=0)
-
+                              n_empty_cols=n_empty_cols, history=History(), nit=0)
+    finalize = None
     if method == "softimpute_als":
         # Algorithm 3.1 starts from orthonormal U, D = I and B = 0 (so X* = P_Ω(M) at first)
         state = SoftImputeState(train, train.T, U, xp.zeros_like(V),
                                 xp.ones(rank, dtype=dtype, device=bk.device), reg)
-    else:
-        solvers_fixed = None
-        if not split_samples:
-            row_solver, floor_r = make_solver(train)
-            col_solver, floor_c = make_solver(train.T)
-            solvers_fixed = (col_solver, row_solver)
-            result["ridge_floor"] = max(floor_r, floor_c)
 
-    U_prev = U
-    last_good = (U, V)
-    nit = 0
-    for it in range(1, maxiter + 1):
-        t_sweep = time.perf_counter()
-        info = {"inner_steps": None, "inner_residual": None}
-        mu_u = mu_v = None
-        if method == "softimpute_als":
+        def sweep(it, U, V):
             old = state.snapshot()
             state.half_step_B()
             state.half_step_A()
             change = math.sqrt(state.change_ratio(old))
-            U, V = state.U, state.V * (state.D * state.D)[None, :]
-        else:
-            if split_samples:
-                col_solver, _ = make_solver(parts[2 * it - 1].T)
-                row_solver, _ = make_solver(parts[2 * it])
-            else:
-                col_solver, row_solver = solvers_fixed
-            V, info_v = col_solver.solve(U, V)
-            if reg > 0:  # the ridge needs balanced factors (see balance)
-                U, V, mu_u, mu_v = balance(U, V)
-            else:
-                V, U = orthonormalize_transfer(V, U)
-                mu_v = incoherence(V)
-            U, info = row_solver.solve(V, U)
-            if reg > 0:
-                U, V, mu_u, mu_v = balance(U, V)
-            else:
-                U, V = orthonormalize_transfer(U, V)
-                mu_u = incoherence(U)
-            if info_v["inner_residual"] is not None:
-                info["inner_residual"] = max(info["inner_residual"], info_v["inner_residual"])
-                info["inner_steps"] = max(info["inner_steps"], info_v["inner_steps"])
-        nit = it
-        _, sq = sampled_residual(train, U, V)
-        rel = math.sqrt(max(float(sq), 0.0)) / values_norm
-        finite = math.isfinite(rel) and bool(xp.all(xp.isfinite(U))) and \
-            bool(xp.all(xp.isfinite(V)))
-        record = {"residual": rel, "time": time.perf_counter() - t_start,
-                  "sweep_time": time.perf_counter() - t_sweep,
-                  "inner_steps": info["inner_steps"], "inner_residual": info["inner_residual"],
-                  "incoherence_U": mu_u, "incoherence_V": mu_v}
-        if not finite:
-            history.record(**record)
-            status, message = DIVERGED, f"diverged: non-finite values in sweep {it}"
-            U, V = last_good  # return the last finite iterate, never NaN factors
-            break
-        last_good = (U, V)
-        if method != "softimpute_als":
-            record["subspace_change"] = subspace_distance(U_prev, U, orthonormal=reg == 0,
-                                                          accurate=False)
-        else:
-            record["subspace_change"] = None
-        U_prev = U if method != "softimpute_als" else U_prev
-        if reference is not None:
-            record["error"] = (LowRankMatrix(U, None, V) - reference).norm() / reference.norm()
-        val_rmse = None
-        if validation is not None:
-            result.update(U=U, V=V)
-            val_rmse = result.rmse(validation)
-            record["validation_rmse"] = val_rmse
-            if best is None or val_rmse < best[0]:
-                best = (val_rmse, U, V, it)
-        history.record(**record)
-        residuals.append(rel)
-        if verbose:
-            logger.info("%s sweep %d: residual %.3e%s (%.2f s)", method, it, rel,
-                        "" if val_rmse is None else f", validation RMSE {val_rmse:.4f}",
-                        record["sweep_time"])
-        result.update(U=U, V=V, nit=it)
-        if callback is not None:
-            try:
-                callback(result)
-            except StopIteration:
-                status, message = CALLBACK, f"stopped by callback after sweep {it}"
-                break
-        # -- stopping rules -------------------------------------------------------------
-        # the stall rule reads the unregularized residual; with a ridge (or softImpute's
-        # shrinkage) the residual may legitimately settle slowly: rtol and validation decide
-        use_stall = stall_window if (method != "softimpute_als" and reg == 0) else None
-        status, message = stopping_rule(
-            residuals, rel, tol, tol_eff, rtol, best, it, patience, use_stall,
-            change=change if method == "softimpute_als" else None)
-        if status != MAXITER:
-            break
-    else:
-        message = (f"maxiter={maxiter} sweeps reached with relative residual "
-                   f"{residuals[-1]:.3e} > tol {tol:.1e}")
+            return state.U, state.V * (state.D * state.D)[None, :], {"change": change}
 
-    if method == "softimpute_als" and status != DIVERGED:
-        U, V = state.final_factors()
-    if status == EARLY_STOPPED or (best is not None and status in (MAXITER, CALLBACK)):
-        _, U, V, _ = best
-    success = status in (CONVERGED, EARLY_STOPPED, CALLBACK)
-    if not success:
-        warn_not_converged(f"complete_matrix({method}): {message}")
-    result.update(U=U, V=V, success=success, status=status, message=message, nit=nit)
-    return result
+        finalize = lambda U, V: state.final_factors()  # noqa: E731 - step 5 of Alg. 3.1
+    else:
+        if not split_samples:
+            row_solver, floor_r = make_solver(train)
+            col_solver, floor_c = make_solver(train.T)
+            result["ridge_floor"] = max(floor_r, floor_c)
+
+        def sweep(it, U, V):
+            if split_samples:  # fresh samples for every half-step
+                cols, rows = make_solver(parts[2 * it - 1].T)[0], make_solver(parts[2 * it])[0]
+            else:
+                cols, rows = col_solver, row_solver
+            return alternate(cols.solve, rows.solve, U, V, reg)
+
+    def residual_sq(U, V):
+        return float(sampled_residual(train, U, V)[1])
+
+    # the stall rule reads the unregularized residual; with a ridge (or softImpute's
+    # shrinkage) the residual may legitimately settle slowly: rtol and validation decide
+    altmin_family = method != "softimpute_als"
+    return run_sweeps(
+        sweep, residual_sq, U, V, result, label=f"complete_matrix({method})", maxiter=maxiter,
+        tol=tol, tol_eff=tol_eff, rtol=rtol, values_norm=values_norm, patience=patience,
+        stall_window=stall_window if altmin_family and reg == 0 else None,
+        orthonormal_U=(reg == 0) if altmin_family else None, validation=validation,
+        reference=reference, callback=callback, verbose=verbose, finalize=finalize)
 
 
 def demo(args) -> bool:

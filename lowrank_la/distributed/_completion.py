@@ -15,25 +15,17 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 
 import numpy as np
 
 from .._backend import get_backend
-from .._result import History, warn_not_converged
+from .._result import History
 from .._validation import check_int, check_nonnegative, check_option, check_rank, check_rng
-from ..completion._altmin import HalfStepSolver, balance, incoherence, orthonormalize_transfer
+from ..completion._altmin import HalfStepSolver
 from ..completion._driver import _check_entries, _initial_factors
+from ..completion._loop import alternate, run_sweeps
 from ..completion._model import CompletionResult
-from ..completion._stopping import (
-    CALLBACK,
-    CONVERGED,
-    DIVERGED,
-    EARLY_STOPPED,
-    MAXITER,
-    stopping_rule,
-)
-from ..linalg import LowRankMatrix, subspace_distance
+from ..linalg import LowRankMatrix
 from ..sampled import sampled_residual, spmm
 from ._entries import DaskObservedEntries
 
@@ -274,7 +266,6 @@ def complete_matrix_distributed(
 
     bk = get_backend()
     dtype = omega.dtype
-    t_start = time.perf_counter()
     row_stats, col_stats = omega.block_stats(rank)
     values_norm = math.sqrt(sum(s[1] for s in row_stats)) or 1.0
     tol_eff = max(tol, 10 * float(np.finfo(dtype).eps))
@@ -290,79 +281,23 @@ def complete_matrix_distributed(
 
     row_solver, floor_r = make_solver(omega.row_blocks, omega.row_edges, row_stats)
     col_solver, floor_c = make_solver(omega.col_blocks, omega.col_edges, col_stats)
-    history = History()
     result = CompletionResult(U=U, V=V, mean=0.0, row_bias=None, col_bias=None, method=method,
                               n_empty_rows=sum(s[2] for s in row_stats),
-                              n_empty_cols=sum(s[2] for s in col_stats), history=history,
+                              n_empty_cols=sum(s[2] for s in col_stats), history=History(),
                               nit=0, ridge_floor=max(floor_r, floor_c))
-    status, message, best, residuals = MAXITER, "", None, []
-    U_prev, last_good, nit = U, (U, V), 0
-    for it in range(1, maxiter + 1):
-        t_sweep = time.perf_counter()
-        V, info_v, _ = col_solver.solve(U, V)
-        if reg > 0:  # the ridge needs balanced factors (complete_matrix's rule)
-            U, V, mu_u, mu_v = balance(U, V)
-        else:
-            V, U = orthonormalize_transfer(V, U)
-            mu_v = incoherence(V)
-        # the residual of (U_new, V) is the residual of the transferred pair up to rounding:
-        # computing it inside the row half-step saves one more broadcast of V
-        U, info, sq = row_solver.solve(V, U, residual=True)
-        if reg > 0:
-            U, V, mu_u, mu_v = balance(U, V)
-        else:
-            U, V = orthonormalize_transfer(U, V)
-            mu_u = incoherence(U)
-        if info_v["inner_residual"] is not None:
-            info["inner_residual"] = max(info["inner_residual"], info_v["inner_residual"])
-            info["inner_steps"] = max(info["inner_steps"], info_v["inner_steps"])
-        nit = it
-        rel = math.sqrt(max(sq, 0.0)) / values_norm
-        record = {"residual": rel, "time": time.perf_counter() - t_start,
-                  "sweep_time": time.perf_counter() - t_sweep,
-                  "inner_steps": info["inner_steps"], "inner_residual": info["inner_residual"],
-                  "incoherence_U": mu_u, "incoherence_V": mu_v}
-        if not (math.isfinite(rel) and np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
-            history.record(**record)
-            status, message = DIVERGED, f"diverged: non-finite values in sweep {it}"
-            U, V = last_good
-            break
-        last_good = (U, V)
-        record["subspace_change"] = subspace_distance(U_prev, U, orthonormal=reg == 0,
-                                                      accurate=False)
-        U_prev = U
-        if reference is not None:
-            record["error"] = (LowRankMatrix(U, None, V) - reference).norm() / reference.norm()
-        val_rmse = None
-        if validation is not None:
-            result.update(U=U, V=V)
-            val_rmse = result.rmse(validation)
-            record["validation_rmse"] = val_rmse
-            if best is None or val_rmse < best[0]:
-                best = (val_rmse, U, V, it)
-        history.record(**record)
-        residuals.append(rel)
-        if verbose:
-            logger.info("distributed %s sweep %d: residual %.3e (%.2f s)", method, it, rel,
-                        record["sweep_time"])
-        result.update(U=U, V=V, nit=it)
-        if callback is not None:
-            try:
-                callback(result)
-            except StopIteration:
-                status, message = CALLBACK, f"stopped by callback after sweep {it}"
-                break
-        status, message = stopping_rule(residuals, rel, tol, tol_eff, rtol, best, it,
-                                        patience, stall_window if reg == 0 else None)
-        if status != MAXITER:
-            break
-    else:
-        message = (f"maxiter={maxiter} sweeps reached with relative residual "
-                   f"{residuals[-1]:.3e} > tol {tol:.1e}")
-    if status == EARLY_STOPPED or (best is not None and status in (MAXITER, CALLBACK)):
-        _, U, V, _ = best
-    success = status in (CONVERGED, EARLY_STOPPED, CALLBACK)
-    if not success:
-        warn_not_converged(f"complete_matrix_distributed({method}): {message}")
-    result.update(U=U, V=V, success=success, status=status, message=message, nit=nit)
-    return result
+
+    def sweep(it, U, V):
+        # the residual of (U_new, V) equals the transferred pair's up to rounding: computing it
+        # inside the row half-step saves one more broadcast of V
+        return alternate(col_solver.solve, lambda V, U: row_solver.solve(V, U, residual=True),
+                         U, V, reg)
+
+    def residual_sq(U, V):  # pragma: no cover - every sweep returns its residual
+        raise AssertionError("the distributed sweep always computes its residual")
+
+    return run_sweeps(
+        sweep, residual_sq, U, V, result, label=f"complete_matrix_distributed({method})",
+        maxiter=maxiter, tol=tol, tol_eff=tol_eff, rtol=rtol, values_norm=values_norm,
+        patience=patience, stall_window=stall_window if reg == 0 else None,
+        orthonormal_U=reg == 0, validation=validation, reference=reference, callback=callback,
+        verbose=verbose)
