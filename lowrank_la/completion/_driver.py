@@ -51,6 +51,40 @@ def _check_entries(omega, name, shape=None):
                          f"training entries' shape {tuple(shape)}: its entries lie outside it")
 
 
+def check_sweep_options(shape, rank, *, maxiter, tol, rtol, reg, reg_scaling, patience,
+                        inner_steps, stall_window, inner_rtol, heavy_row_threshold, init,
+                        incoherence_clip, validation, reference, callback):
+    """Validate the options every completion driver shares; return them normalized."""
+    m, n = shape
+    out = {
+        "maxiter": check_int(maxiter, "maxiter", minimum=1),
+        "tol": check_nonnegative(tol, "tol"),
+        "rtol": check_nonnegative(rtol, "rtol"),
+        "reg": check_nonnegative(reg, "reg"),
+        "patience": check_int(patience, "patience", minimum=1),
+        "inner_steps": check_int(inner_steps, "inner_steps", minimum=1),
+        "stall_window": check_int(stall_window, "stall_window", minimum=2),
+        "inner_rtol": None if inner_rtol is None else check_nonnegative(inner_rtol,
+                                                                         "inner_rtol"),
+        "heavy_row_threshold": check_int(
+            8 * rank * rank if heavy_row_threshold is None else heavy_row_threshold,
+            "heavy_row_threshold", minimum=1),
+        "incoherence_clip": incoherence_clip if incoherence_clip in (None, False)
+        else check_nonnegative(incoherence_clip, "incoherence_clip"),
+    }
+    check_option(reg_scaling, "reg_scaling", {"none", "count"})
+    if not (isinstance(init, tuple) or init in ("spectral", "random")):
+        raise ValueError(f"`init` must be 'spectral', 'random' or a (U, V) pair, got {init!r}")
+    if validation is not None:
+        _check_entries(validation, "validation", shape=(m, n))
+    if reference is not None and (not isinstance(reference, LowRankMatrix)
+                                  or reference.shape != (m, n)):
+        raise ValueError(f"`reference` must be a LowRankMatrix of shape {(m, n)}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be callable, got {type(callback).__name__}")
+    return out
+
+
 def _initial_factors(train, rank, init, incoh, rng, bk, dtype):
     m, n = train.shape
     xp = bk.xp
@@ -222,32 +256,20 @@ def complete_matrix(
     m, n = omega.shape
     rank = check_rank(rank, "rank", maximum=min(m, n))
     check_option(method, "method", set(METHODS))
-    maxiter = check_int(maxiter, "maxiter", minimum=1)
-    tol = check_nonnegative(tol, "tol")
-    rtol = check_nonnegative(rtol, "rtol")
-    reg = check_nonnegative(reg, "reg")
-    check_option(reg_scaling, "reg_scaling", {"none", "count"})
+    opts = check_sweep_options(
+        (m, n), rank, maxiter=maxiter, tol=tol, rtol=rtol, reg=reg, reg_scaling=reg_scaling,
+        patience=patience, inner_steps=inner_steps, stall_window=stall_window,
+        inner_rtol=inner_rtol, heavy_row_threshold=heavy_row_threshold, init=init,
+        incoherence_clip=incoherence_clip, validation=validation, reference=reference,
+        callback=callback)
+    maxiter, tol, rtol, reg = opts["maxiter"], opts["tol"], opts["rtol"], opts["reg"]
+    patience, inner_steps, stall_window = opts["patience"], opts["inner_steps"], \
+        opts["stall_window"]
+    inner_rtol, heavy_row_threshold = opts["inner_rtol"], opts["heavy_row_threshold"]
+    incoherence_clip = opts["incoherence_clip"]
     bias_reg = check_nonnegative(bias_reg, "bias_reg")
-    patience = check_int(patience, "patience", minimum=1)
-    inner_steps = check_int(inner_steps, "inner_steps", minimum=1)
-    stall_window = check_int(stall_window, "stall_window", minimum=2)
-    if inner_rtol is not None:
-        inner_rtol = check_nonnegative(inner_rtol, "inner_rtol")
-    if heavy_row_threshold is None:
-        heavy_row_threshold = 8 * rank * rank
-    heavy_row_threshold = check_int(heavy_row_threshold, "heavy_row_threshold", minimum=1)
-    if not (isinstance(init, tuple) or init in ("spectral", "random")):
-        raise ValueError(f"`init` must be 'spectral', 'random' or a (U, V) pair, got {init!r}")
-    if incoherence_clip not in (None, False):
-        incoherence_clip = check_nonnegative(incoherence_clip, "incoherence_clip")
     if validation is not None:
-        _check_entries(validation, "validation", shape=(m, n))
         check_same_backend(("omega", omega.values), ("validation", validation.values))
-    if reference is not None and (not isinstance(reference, LowRankMatrix)
-                                  or reference.shape != (m, n)):
-        raise ValueError(f"`reference` must be a LowRankMatrix of shape {(m, n)}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"`callback` must be callable, got {type(callback).__name__}")
     if split_samples and omega.nnz < 2 * maxiter + 1:
         raise ValueError(f"`split_samples` needs at least 2 maxiter + 1 = {2 * maxiter + 1} "
                          f"entries, got {omega.nnz}")

@@ -20,12 +20,11 @@ import numpy as np
 
 from .._backend import get_backend
 from .._result import History
-from .._validation import check_int, check_nonnegative, check_option, check_rank, check_rng
+from .._validation import check_option, check_rank, check_rng
 from ..completion._altmin import HalfStepSolver
-from ..completion._driver import _check_entries, _initial_factors
+from ..completion._driver import _initial_factors, check_sweep_options
 from ..completion._loop import alternate, run_sweeps
 from ..completion._model import CompletionResult
-from ..linalg import LowRankMatrix
 from ..sampled import sampled_residual, spmm
 from ._entries import DaskObservedEntries
 
@@ -238,30 +237,17 @@ def complete_matrix_distributed(
                          "biases from the values first (or use complete_matrix in memory)")
     if split_samples:
         raise ValueError("`split_samples`=True is not available on a cluster yet")
-    maxiter = check_int(maxiter, "maxiter", minimum=1)
-    tol = check_nonnegative(tol, "tol")
-    rtol = check_nonnegative(rtol, "rtol")
-    reg = check_nonnegative(reg, "reg")
-    check_option(reg_scaling, "reg_scaling", {"none", "count"})
-    patience = check_int(patience, "patience", minimum=1)
-    inner_steps = check_int(inner_steps, "inner_steps", minimum=1)
-    stall_window = check_int(stall_window, "stall_window", minimum=2)
-    if inner_rtol is not None:
-        inner_rtol = check_nonnegative(inner_rtol, "inner_rtol")
-    if heavy_row_threshold is None:
-        heavy_row_threshold = 8 * rank * rank
-    heavy_row_threshold = check_int(heavy_row_threshold, "heavy_row_threshold", minimum=1)
-    if not (isinstance(init, tuple) or init in ("spectral", "random")):
-        raise ValueError(f"`init` must be 'spectral', 'random' or a (U, V) pair, got {init!r}")
-    if incoherence_clip not in (None, False):
-        incoherence_clip = check_nonnegative(incoherence_clip, "incoherence_clip")
-    if validation is not None:
-        _check_entries(validation, "validation", shape=(m, n))
-    if reference is not None and (not isinstance(reference, LowRankMatrix)
-                                  or reference.shape != (m, n)):
-        raise ValueError(f"`reference` must be a LowRankMatrix of shape {(m, n)}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"`callback` must be callable, got {type(callback).__name__}")
+    opts = check_sweep_options(
+        (m, n), rank, maxiter=maxiter, tol=tol, rtol=rtol, reg=reg, reg_scaling=reg_scaling,
+        patience=patience, inner_steps=inner_steps, stall_window=stall_window,
+        inner_rtol=inner_rtol, heavy_row_threshold=heavy_row_threshold, init=init,
+        incoherence_clip=incoherence_clip, validation=validation, reference=reference,
+        callback=callback)
+    maxiter, tol, rtol, reg = opts["maxiter"], opts["tol"], opts["rtol"], opts["reg"]
+    patience, inner_steps, stall_window = opts["patience"], opts["inner_steps"], \
+        opts["stall_window"]
+    inner_rtol, heavy_row_threshold = opts["inner_rtol"], opts["heavy_row_threshold"]
+    incoherence_clip = opts["incoherence_clip"]
     rng = check_rng(rng)
 
     bk = get_backend()
