@@ -206,6 +206,19 @@ class ObservedEntries:
         self._T = None
         self._T_perm = None
 
+    def __getstate__(self):
+        # the Backend holds a module (not picklable) and the transpose is a cache: send the
+        # arrays only, so the set can go to another process (multiprocessing, Dask workers)
+        return {"rows": self.rows, "cols": self.cols, "values": self.values,
+                "shape": self.shape, "indptr": self.indptr}
+
+    def __setstate__(self, state):
+        from .._backend import get_backend
+
+        arrays = [state["rows"], state["cols"], state["values"], state["indptr"]]
+        self._init(get_backend(*arrays), state["rows"], state["cols"], state["values"],
+                   state["shape"], state["indptr"])
+
     @classmethod
     def _from_sorted(cls, bk, rows, cols, values, shape, indptr=None):
         """Trusted internal constructor: ``rows``/``cols`` already CSR-sorted and unique."""

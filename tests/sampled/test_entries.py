@@ -239,3 +239,21 @@ def test_presorted_input_and_column_order_match_argsort(rng):
     shuffled = rng.permutation(r.shape[0])
     om2 = ObservedEntries(r[shuffled], c[shuffled], A[r, c][shuffled], (30, 20))
     np.testing.assert_array_equal(om2.values, om.values)
+
+
+def test_pickle_roundtrip_keeps_entries_and_operator():
+    import pickle
+
+    from lowrank_la.sampled import ObservedEntries, sddmm
+
+    rng = np.random.default_rng(3)
+    om = ObservedEntries(np.array([2, 0, 1, 0]), np.array([1, 2, 0, 0]),
+                         rng.standard_normal(4), (3, 3))
+    om.T  # noqa: B018 - a cached transpose must not break pickling
+    back = pickle.loads(pickle.dumps(om))
+    for name in ("rows", "cols", "values", "indptr"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(om, name))
+    assert back.shape == om.shape and back.backend.name == "numpy"
+    U, V = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    np.testing.assert_allclose(sddmm(back, U, V), sddmm(om, U, V))
+    np.testing.assert_allclose(back.T.to_dense(), om.to_dense().T)
