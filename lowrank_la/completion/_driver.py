@@ -67,7 +67,7 @@ def check_sweep_options(shape, rank, *, maxiter, tol, rtol, reg, reg_scaling, pa
         "inner_rtol": None if inner_rtol is None else check_nonnegative(inner_rtol,
                                                                          "inner_rtol"),
         "heavy_row_threshold": check_int(
-            8 * rank * rank if heavy_row_threshold is None else heavy_row_threshold,
+            max(8 * rank * rank, 1000) if heavy_row_threshold is None else heavy_row_threshold,
             "heavy_row_threshold", minimum=1),
         "incoherence_clip": incoherence_clip if incoherence_clip in (None, False)
         else check_nonnegative(incoherence_clip, "incoherence_clip"),
@@ -194,7 +194,8 @@ def complete_matrix(
         Per-row relative residual at which CG stops early (``robust_altmin``).
     heavy_row_threshold : int, optional
         Rows (or columns) with at least this many entries use sketch-and-precondition in
-        ``robust_altmin``; default ``8 k^2`` (where a sketch QR is cheap next to the data).
+        ``robust_altmin``; default ``max(8 k^2, 1000)`` (a sketch QR is then cheap next to
+        the row's data, and the per-row call overhead is amortized).
     stall_window : int
         Without a ridge (``reg=0``), the run stops as stalled (``success=False``) when the
         residual fell by less than 10 % over this many sweeps while its decrease was not itself
