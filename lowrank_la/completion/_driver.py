@@ -51,6 +51,14 @@ def _check_entries(omega, name, shape=None):
                          f"training entries' shape {tuple(shape)}: its entries lie outside it")
 
 
+def _inner_solves_hold_back(history):
+    """The last sweep progressed slowly while its inexact row solves were inaccurate."""
+    res, inner = history.get("residual", []), history.get("inner_residual", [])
+    if len(res) < 2 or not inner or inner[-1] is None:
+        return False
+    return res[-1] > 0.8 * res[-2] and inner[-1] > 1e-3
+
+
 def check_sweep_options(shape, rank, *, maxiter, tol, rtol, reg, reg_scaling, patience,
                         inner_steps, stall_window, inner_rtol, heavy_row_threshold, init,
                         incoherence_clip, validation, reference, callback):
@@ -134,6 +142,7 @@ def complete_matrix(
     split_samples=False,
     inner_steps=3,
     inner_rtol=None,
+    adapt_inner_steps=False,
     heavy_row_threshold=None,
     stall_window=10,
     reference=None,
@@ -192,6 +201,13 @@ def complete_matrix(
         CG steps per row and half-step for ``robust_altmin``.
     inner_rtol : float, optional
         Per-row relative residual at which CG stops early (``robust_altmin``).
+    adapt_inner_steps : bool
+        ``robust_altmin`` without ``inner_rtol``: double the CG steps (up to ``k``, where CG is
+        exact) whenever a sweep reduced the residual by less than 20 % while the worst row
+        solve was left with a relative residual above 1e-3.  Keeps the cheap solves on
+        well-conditioned problems and rescues too-small budgets (e.g. ``inner_steps=1``) from
+        stalling.  Off by default: near the sample-complexity threshold switching the
+        accuracy mid-run can also land in a slow phase that the stall rule stops.
     heavy_row_threshold : int, optional
         Rows (or columns) with at least this many entries use sketch-and-precondition in
         ``robust_altmin``; default ``max(8 k^2, 1000)`` (a sketch QR is then cheap next to
@@ -337,7 +353,14 @@ def complete_matrix(
                 cols, rows = make_solver(parts[2 * it - 1].T)[0], make_solver(parts[2 * it])[0]
             else:
                 cols, rows = col_solver, row_solver
+                if adaptive_inner and _inner_solves_hold_back(result.history):
+                    # ill-conditioned iterates need more accurate row solves (Gu et al.'s
+                    # accuracy parameter): double the CG budget, up to k steps = exact
+                    for solver in (cols, rows):
+                        solver.inner_steps = min(2 * solver.inner_steps, rank)
             return alternate(cols.solve, rows.solve, U, V, reg)
+
+    adaptive_inner = method == "robust_altmin" and inner_rtol is None and adapt_inner_steps
 
     def residual_sq(U, V):
         return float(sampled_residual(train, U, V)[1])

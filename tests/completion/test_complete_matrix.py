@@ -246,3 +246,14 @@ def test_movielens_low_rank_beats_biases():
                               reg_scaling="count", maxiter=20, rng=0)
     assert base.rmse(test) < 0.895  # the field's bias-only figure is about 0.891
     assert res.rmse(test) < base.rmse(test) - 0.004
+
+
+def test_adaptive_inner_steps_rescue_a_too_small_cg_budget():
+    omega, M = synthetic_completion(300, 240, 5, oversampling=4, kappa=10, rng=1)
+    with pytest.warns(ConvergenceWarning, match="stalled"):
+        fixed = complete_matrix(omega, 5, inner_steps=1, reference=M, rng=0, maxiter=150)
+    adaptive = complete_matrix(omega, 5, inner_steps=1, adapt_inner_steps=True, reference=M,
+                               rng=0, maxiter=150)
+    assert not fixed.success and fixed.history["error"][-1] > 1e-2
+    assert adaptive.success and adaptive.history["error"][-1] < 1e-6
+    assert adaptive.history["inner_steps"][0] == 1 and adaptive.history["inner_steps"][-1] == 5
