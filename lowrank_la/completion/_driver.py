@@ -156,9 +156,10 @@ def complete_matrix(
 
     Parameters
     ----------
-    omega : lowrank_la.sampled.ObservedEntries
+    omega : lowrank_la.sampled.ObservedEntries or lowrank_la.distributed.DaskObservedEntries
         Observed entries with values (NumPy, CuPy or torch arrays; the factors come back on the
-        same backend and device, in the values' floating dtype).
+        same backend and device, in the values' floating dtype).  A ``DaskObservedEntries``
+        runs :func:`lowrank_la.distributed.complete_matrix_distributed` on its cluster.
     rank : int
         Target rank ``k``, ``1 <= k <= min(m, n)``.
     method : {"robust_altmin", "altmin", "softimpute_als"}
@@ -269,6 +270,18 @@ def complete_matrix(
     >>> bool(res.success), res.history["error"][-1] < 1e-6
     (True, True)
     """
+    if type(omega).__name__ == "DaskObservedEntries":  # Ω partitioned over a Dask cluster
+        from ..distributed import complete_matrix_distributed
+
+        if adapt_inner_steps:
+            raise ValueError("`adapt_inner_steps`=True is not available on a cluster yet")
+        return complete_matrix_distributed(
+            omega, rank, method=method, maxiter=maxiter, tol=tol, rtol=rtol, reg=reg,
+            reg_scaling=reg_scaling, biases=biases, validation=validation, patience=patience,
+            init=init, incoherence_clip=incoherence_clip, split_samples=split_samples,
+            inner_steps=inner_steps, inner_rtol=inner_rtol,
+            heavy_row_threshold=heavy_row_threshold, stall_window=stall_window,
+            reference=reference, callback=callback, verbose=verbose, rng=rng)
     _check_entries(omega, "omega")
     m, n = omega.shape
     rank = check_rank(rank, "rank", maximum=min(m, n))

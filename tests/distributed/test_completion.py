@@ -206,3 +206,20 @@ def test_float32_equals_single_machine(client, problem):
     assert res.success and res.nit == ref.nit
     np.testing.assert_allclose(res.U, ref.U, atol=1e-5)
     assert res.history["error"][-1] < 1e-5
+
+
+def test_complete_matrix_dispatches_dask_entries():
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from lowrank_la.completion import complete_matrix
+    from lowrank_la.datasets import synthetic_completion
+    from lowrank_la.distributed import DaskObservedEntries
+
+    omega, M = synthetic_completion(120, 90, 2, oversampling=5, rng=3)
+    ref = complete_matrix(omega, 2, rng=0)
+    with LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        d = DaskObservedEntries.from_entries(omega, n_row_blocks=2, client=client)
+        got = complete_matrix(d, 2, rng=0)
+    np.testing.assert_allclose(got.U @ got.V.T, ref.U @ ref.V.T, rtol=1e-10, atol=1e-12)
