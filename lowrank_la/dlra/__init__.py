@@ -35,11 +35,9 @@ from ._ttn import TTNode, ttn_bug, ttn_polynomial_problem, ttn_to_dense
 from ._tucker import (
     TuckerFactors,
     TuckerODE,
-    mode_product,
     tucker_bug,
     tucker_bug_step,
     tucker_polynomial_problem,
-    unfold,
 )
 
 __all__ = [
@@ -51,6 +49,5 @@ __all__ = [
     "schrodinger_problem", "damped_source_problem", "dlra_factor_reference",
     "reproduce", "REPRODUCTIONS",
     "TuckerFactors", "TuckerODE", "tucker_bug", "tucker_bug_step", "tucker_polynomial_problem",
-    "mode_product", "unfold",
     "TTNode", "ttn_bug", "ttn_to_dense", "ttn_polynomial_problem",
 ]

@@ -24,10 +24,11 @@ from typing import Any, NamedTuple
 from .._backend import get_backend
 from .._result import History, Result
 from .._validation import check_int, check_option, check_rng
+from ..linalg._tensor_ops import fold, mode_product, unfold
 from ._factors import conj, ct, fro, orth
 from ._problem import Flow
 from ._substep import check_finite_state, solve_flow
-from ._tucker import TuckerODE, _fold, mode_product, unfold
+from ._tucker import TuckerODE
 
 __all__ = ["TTNode", "ttn_bug", "ttn_to_dense", "ttn_polynomial_problem"]
 
@@ -188,7 +189,7 @@ def _step(node, Ftau, t0, t1, sub):
         mode = i + 1
         Q, R = orth(ct(unfold(C0, mode)))
         gshape = tuple(C0.shape[:mode]) + (Q.shape[1],) + tuple(C0.shape[mode + 1:])
-        G = _fold(ct(Q), mode, gshape)
+        G = fold(ct(Q), mode, gshape)
         rhs = _k_rhs(Ftau, G, bases0, mode)
         if _is_leaf(child):
             K1 = solve_flow(Flow(rhs), bases0[i] @ ct(R), t0, t1, **sub)

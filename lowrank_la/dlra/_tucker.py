@@ -20,57 +20,13 @@ from typing import Any, NamedTuple
 from .._backend import get_backend
 from .._result import History, Result
 from .._validation import check_int, check_nonnegative, check_option, check_rng
+from ..linalg._tensor_ops import fold, mode_product, unfold
 from ._factors import ct, fro, orth, svd_small
 from ._problem import Flow
 from ._substep import check_finite_state, solve_flow
 
 __all__ = ["TuckerFactors", "TuckerODE", "tucker_bug", "tucker_bug_step",
-           "tucker_polynomial_problem", "mode_product", "unfold"]
-
-
-def mode_product(T, M, mode):
-    """``T ×_mode M``: multiply the mode-``mode`` fibres of ``T`` by ``M`` (shape (p, n_mode)).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from lowrank_la.dlra import mode_product
-    >>> mode_product(np.ones((2, 3, 4)), np.ones((5, 3)), 1).shape
-    (2, 5, 4)
-    """
-    xp = get_backend(T, M).xp
-    d = T.ndim
-    out = xp.tensordot(M, T, axes=([1], [mode]))
-    perm = tuple(range(1, mode + 1)) + (0,) + tuple(range(mode + 1, d))
-    return xp.permute_dims(out, perm)
-
-
-def unfold(T, mode):
-    """Mode-``mode`` unfolding ``Mat_mode(T)``, shape ``(n_mode, prod of the others)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from lowrank_la.dlra import unfold
-    >>> unfold(np.arange(24.0).reshape(2, 3, 4), 2).shape
-    (4, 6)
-    """
-    xp = get_backend(T).xp
-    d = T.ndim
-    perm = (mode,) + tuple(j for j in range(d) if j != mode)
-    return xp.reshape(xp.permute_dims(T, perm), (T.shape[mode], -1))
-
-
-def _fold(M, mode, shape):
-    xp = get_backend(M).xp
-    d = len(shape)
-    rest = tuple(shape[j] for j in range(d) if j != mode)
-    T = xp.reshape(M, (shape[mode],) + rest)
-    inv = [0] * d
-    perm = (mode,) + tuple(j for j in range(d) if j != mode)
-    for k, p in enumerate(perm):
-        inv[p] = k
-    return xp.permute_dims(T, tuple(inv))
+           "tucker_polynomial_problem"]
 
 
 class TuckerFactors(NamedTuple):
@@ -233,7 +189,7 @@ def tucker_bug_step(problem, Y, t0, t1, *, adaptive=False, tol=None, rtol=None, 
     new_bases = []
     for i in range(d):
         Q, R = orth(ct(unfold(C0, i)))           # Mat_i(C0)ᴴ = Q R
-        G = _fold(ct(Q), i, tuple(C0.shape[:i]) + (Q.shape[1],) + tuple(C0.shape[i + 1:]))
+        G = fold(ct(Q), i, tuple(C0.shape[:i]) + (Q.shape[1],) + tuple(C0.shape[i + 1:]))
         K0 = factors[i] @ ct(R)
         K1 = solve_flow(problem.k_flow(G, factors, i), K0, t0, t1, solver=solver, nsub=nsub,
                         options=options)

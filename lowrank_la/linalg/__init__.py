@@ -11,6 +11,7 @@ from ._ranks import effective_rank, stable_rank
 from ._sketch import SKETCH_KINDS, sketch, sketch_lstsq
 from ._subspace import principal_angles, subspace_distance
 from ._svd import randomized_range_finder, randomized_svd, truncated_svd
+from ._tensor_ops import fold, mode_product, multi_mode_product, unfold
 from ._truncation import select_rank
 
 __all__ = [
@@ -30,4 +31,8 @@ __all__ = [
     "sketch",
     "sketch_lstsq",
     "SKETCH_KINDS",
+    "unfold",
+    "fold",
+    "mode_product",
+    "multi_mode_product",
 ]

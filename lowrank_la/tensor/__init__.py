@@ -8,9 +8,9 @@ uniform and exhaustive baselines.  Errors are the unsquared ``||X - X^||_F / ||X
 (the paper's RRE is its square).
 """
 
+from ..linalg._tensor_ops import fold, mode_product, multi_mode_product, unfold
 from ._data import REAL_TENSORS, load_tensor, lowrank_tensor, smooth_tensor, uneven_tensor
 from ._decomp import hooi, hosvd, st_hosvd
-from ._ops import fold, mode_product, multi_mode_product, unfold
 from ._selection import SHAPE_METHODS, select_core_shape
 from ._spectra import mode_spectra, tucker_size
 from ._tree import select_tree_ranks, tree_size

@@ -17,7 +17,7 @@ import numpy as np
 from .._backend import get_backend
 from .._result import History, Result, warn_not_converged
 from .._validation import check_int, check_nonnegative, check_option, check_rng
-from ._ops import _mode_product, _multi, unfold
+from ..linalg._tensor_ops import _mode_product, _multi, unfold
 from ._spectra import (
     _as_float,
     _check_rank_args,

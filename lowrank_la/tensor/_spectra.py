@@ -15,7 +15,7 @@ import numpy as np
 
 from .._validation import check_array, check_fraction, check_int
 from ..linalg._svd import column_signs
-from ._ops import unfold
+from ..linalg._tensor_ops import unfold
 
 __all__ = ["mode_spectra", "tucker_size"]
 

@@ -6,7 +6,7 @@ import math
 
 from .._backend import get_backend
 from .._validation import check_array, check_option
-from ._ops import _multi
+from ..linalg._tensor_ops import _multi
 
 __all__ = ["TuckerTensor"]
 

@@ -8,11 +8,11 @@ from lowrank_la._testing import assert_same_backend, to_numpy
 from lowrank_la.dlra import (
     TTNode,
     TuckerODE,
-    mode_product,
     ttn_bug,
     ttn_polynomial_problem,
     ttn_to_dense,
 )
+from lowrank_la.linalg import mode_product
 
 
 @pytest.mark.parametrize("tree,shape,moving", [

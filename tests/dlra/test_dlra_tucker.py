@@ -8,11 +8,10 @@ from lowrank_la._testing import assert_same_backend, to_numpy
 from lowrank_la.dlra import (
     TuckerFactors,
     TuckerODE,
-    mode_product,
     tucker_bug,
     tucker_polynomial_problem,
-    unfold,
 )
+from lowrank_la.linalg import mode_product, unfold
 
 
 @pytest.fixture(scope="module")

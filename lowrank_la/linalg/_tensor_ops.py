@@ -1,5 +1,8 @@
 """Unfoldings, foldings and mode-n products of dense tensors, on any array-API backend.
 
+Shared by ``lowrank_la.tensor`` (Tucker decompositions) and ``lowrank_la.dlra`` (Tucker and tree
+tensor network integrators); real or complex data.
+
 Conventions (Kolda and Bader 2009, up to the column order of the unfolding, which only has to be
 inverted by :func:`fold`): ``X_(n) = moveaxis(X, n, 0).reshape(I_n, -1)`` and the mode-n product
 ``X x_n A`` with ``A`` of shape ``(J, I_n)`` is ``moveaxis(tensordot(A, X, (1, n)), 0, n)``.
@@ -45,7 +48,7 @@ def unfold(X, mode):
     Examples
     --------
     >>> import numpy as np
-    >>> from lowrank_la.tensor import unfold
+    >>> from lowrank_la.linalg import unfold
     >>> X = np.arange(24.0).reshape(2, 3, 4)
     >>> unfold(X, 1).shape
     (3, 8)
@@ -82,7 +85,7 @@ def fold(M, mode, shape):
     Examples
     --------
     >>> import numpy as np
-    >>> from lowrank_la.tensor import fold, unfold
+    >>> from lowrank_la.linalg import fold, unfold
     >>> X = np.arange(24.0).reshape(2, 3, 4)
     >>> bool(np.array_equal(fold(unfold(X, 2), 2, X.shape), X))
     True
@@ -138,13 +141,13 @@ def mode_product(X, A, mode, *, transpose=False):
     Examples
     --------
     >>> import numpy as np
-    >>> from lowrank_la.tensor import mode_product
+    >>> from lowrank_la.linalg import mode_product
     >>> X = np.ones((2, 3, 4))
     >>> mode_product(X, np.ones((5, 3)), 1).shape
     (2, 5, 4)
     """
-    check_array(X, "X", finite=False)
-    check_array(A, "A", ndim=2, finite=False)
+    check_array(X, "X", finite=False, dtype_kind="any")
+    check_array(A, "A", ndim=2, finite=False, dtype_kind="any")
     bk = get_backend(X, A)
     n = _check_mode(mode, X.ndim)
     inner = A.shape[0] if transpose else A.shape[1]
@@ -205,7 +208,7 @@ def multi_mode_product(X, factors, *, skip=None, transpose=False):
     Examples
     --------
     >>> import numpy as np
-    >>> from lowrank_la.tensor import multi_mode_product
+    >>> from lowrank_la.linalg import multi_mode_product
     >>> X = np.ones((4, 5, 6))
     >>> U = [np.ones((4, 2)), None, np.ones((6, 3))]
     >>> multi_mode_product(X, U, transpose=True).shape
