@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .._backend import get_backend
+from ..linalg import qr
 
 __all__ = ["Factors"]
 
@@ -87,19 +88,8 @@ def ct(x):
 
 
 def orth(A):
-    """Householder QR ``A = Q R`` with a unique phase (``diag(R)`` real, non-negative).
-
-    Works for complex input too (the shared :func:`lowrank_la.linalg.qr` is real-only).
-    """
-    bk = get_backend(A)
-    xp = bk.xp
-    Q, R = bk.linalg.qr(A)
-    k = min(R.shape)
-    d = xp.linalg.diagonal(R[:k, :k])
-    ad = xp.abs(d)
-    one = xp.ones_like(d)
-    phase = xp.where(ad > 0, d / xp.where(ad > 0, ad, xp.ones_like(ad)), one)
-    return Q * phase[None, :], conj(phase)[:, None] * R
+    """Householder QR ``A = Q R`` with ``diag(R)`` real and non-negative (real or complex)."""
+    return qr(A, check=False)
 
 
 def svd_small(S):

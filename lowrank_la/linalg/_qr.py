@@ -8,23 +8,34 @@ __all__ = ["qr", "orthonormalize"]
 
 
 def _fix_signs(bk, Q, R):
-    # Make diag(R) >= 0 so that the factorization is unique for full-rank A and every backend
-    # (LAPACK, cuSOLVER, torch) returns the same Q.
+    # Make diag(R) real and >= 0 (the sign, or for complex data the phase, moves into Q) so that
+    # the factorization is unique for full-rank A and every backend (LAPACK, cuSOLVER, torch)
+    # returns the same Q.
     xp = bk.xp
     k = min(R.shape[0], R.shape[1])
     d = xp.linalg.diagonal(R[:k, :k])
-    signs = xp.where(d < 0, xp.asarray(-1.0, dtype=Q.dtype, device=bk.device),
-                     xp.asarray(1.0, dtype=Q.dtype, device=bk.device))
-    return Q * signs[None, :], R * signs[:, None]
+    ad = xp.abs(d)
+    nonzero = ad > 0
+    phase = xp.where(nonzero, d / xp.where(nonzero, ad, xp.ones_like(ad)), xp.ones_like(d))
+    conj_phase = xp.conj(phase) if xp.isdtype(phase.dtype, "complex floating") else phase
+    return Q * phase[None, :], conj_phase[:, None] * R
+
+
+def _check_qr_input(A):
+    check_matrix(A, "A", dtype_kind="any")
+    from .._backend import get_backend
+
+    if not get_backend(A).xp.isdtype(A.dtype, ("real floating", "complex floating")):
+        raise TypeError(f"`A` must have a real or complex floating dtype, got {A.dtype}")
 
 
 def qr(A, *, check: bool = True):
-    """Economic QR decomposition ``A = Q R`` with ``diag(R) >= 0``.
+    """Economic QR decomposition ``A = Q R`` with ``diag(R)`` real and ``>= 0``.
 
     Parameters
     ----------
     A : array, shape (m, n)
-        Matrix to factor (NumPy, CuPy, torch or array-API array).
+        Real or complex matrix to factor (NumPy, CuPy, torch or array-API array).
     check : bool
         Validate ``A`` (shape, finiteness).  Internal callers that already validated pass False.
 
@@ -45,7 +56,7 @@ def qr(A, *, check: bool = True):
     (True, True)
     """
     if check:
-        check_matrix(A, "A", dtype_kind="real floating")
+        _check_qr_input(A)
     from .._backend import get_backend
 
     bk = get_backend(A)
@@ -75,7 +86,7 @@ def orthonormalize(A, *, check: bool = True):
     True
     """
     if check:
-        check_matrix(A, "A", dtype_kind="real floating")
+        _check_qr_input(A)
         if A.shape[1] > A.shape[0]:
             raise ValueError(
                 f"`A` must have at least as many rows as columns to orthonormalize, "

@@ -146,3 +146,21 @@ def test_bad_matrices_rejected():
             fn(np.ones(3))
     with pytest.raises(TypeError, match="sparse matrix or a linear operator"):
         randomized_svd("matrix", 1)
+
+
+def test_qr_complex_phase_convention(rng):
+    A = rng.standard_normal((6, 3)) + 1j * rng.standard_normal((6, 3))
+    Q, R = qr(A)
+    np.testing.assert_allclose(Q @ R, A, atol=1e-12)
+    np.testing.assert_allclose(Q.conj().T @ Q, np.eye(3), atol=1e-12)
+    d = np.diag(R)
+    assert np.all(np.abs(d.imag) < 1e-12) and np.all(d.real >= 0)
+    # unique: equal to NumPy's QR after the same phase normalization
+    Qn, Rn = np.linalg.qr(A)
+    ph = np.diag(Rn) / np.abs(np.diag(Rn))
+    np.testing.assert_allclose(Q, Qn * ph, atol=1e-12)
+
+
+def test_qr_rejects_integer_input():
+    with pytest.raises(TypeError, match="real or complex floating"):
+        qr(np.ones((3, 2), dtype=int))
