@@ -36,15 +36,29 @@ def _fwht(bk, X):
     return X
 
 
+def countsketch_host(A, d, rng):
+    """CountSketch ``S A`` for a NumPy array or ``scipy.sparse`` matrix ``A``, in O(nnz(A)).
+
+    ``S`` (d x n, one random ±1 per column) is built directly as CSC arrays: no COO conversion,
+    and ``S @ A`` then walks the rows of ``A`` in order (0.10 s vs 0.63 s for a CSR ``S`` at
+    10^6 x 50).  Returns a dense NumPy array in ``A``'s dtype.
+    """
+    import scipy.sparse
+
+    n = A.shape[0]
+    buckets = rng.integers(0, d, size=n)
+    signs = rng.choice(np.array([-1.0, 1.0], dtype=A.dtype), size=n)
+    S = scipy.sparse.csc_array((signs, buckets, np.arange(n + 1)), shape=(d, n))
+    out = S @ A
+    return out.toarray() if scipy.sparse.issparse(out) else np.asarray(out, dtype=A.dtype)
+
+
 def _countsketch(bk, A, d, rng):
+    if bk.name == "numpy":
+        return countsketch_host(A, d, rng)
     n = A.shape[0]
     buckets = rng.integers(0, d, size=n)
     signs = rng.choice(np.array([-1.0, 1.0]), size=n)
-    if bk.name == "numpy":
-        import scipy.sparse
-
-        S = scipy.sparse.csr_array((signs, (buckets, np.arange(n))), shape=(d, n))
-        return np.asarray(S @ A, dtype=A.dtype)
     if bk.name == "torch":
         import torch
 

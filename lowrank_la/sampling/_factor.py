@@ -23,6 +23,7 @@ import numpy as np
 
 from ..linalg import sketch as _linalg_sketch
 from ..linalg._qr import qr as _qr
+from ..linalg._sketch import countsketch_host
 
 __all__ = [
     "factor", "sketch_rows", "preconditioner", "matmul", "row_sq_norms", "product_row_sq_norms",
@@ -111,27 +112,10 @@ def row_sq_norms(bk, Q):
     return bk.xp.sum(Q * Q, axis=1)
 
 
-def _countsketch_host(A, size, rng, sparse: bool):
-    """CountSketch ``S A`` on the host, ``S`` stored as CSC: one pass, O(nnz(A)).
-
-    CSC because ``S @ A`` then walks the rows of A in order (0.10 s vs 0.63 s for CSR at
-    10^6 x 50, sampling notes).
-    """
-    import scipy.sparse
-
-    n = A.shape[0]
-    buckets = rng.integers(0, size, size=n)
-    signs = rng.choice(np.array([-1.0, 1.0], dtype=A.dtype), size=n)
-    # one entry per column: the CSC arrays directly, no COO conversion
-    S = scipy.sparse.csc_array((signs, buckets, np.arange(n + 1)), shape=(size, n))
-    out = S @ A
-    return out.toarray() if scipy.sparse.issparse(out) else np.asarray(out, dtype=A.dtype)
-
-
 def sketch_rows(bk, A, sparse: bool, size: int, kind: str, rng):
     """Return ``S A`` for an oblivious sketch with ``size`` rows."""
     if kind == "countsketch" and (sparse or bk.name == "numpy"):
-        return _countsketch_host(A, size, rng, sparse)
+        return countsketch_host(A, size, rng)
     if sparse:
         raise ValueError(
             f"`sketch_kind`={kind!r} is not available for scipy.sparse input; use 'countsketch'"
