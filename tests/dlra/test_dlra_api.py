@@ -148,6 +148,9 @@ def test_lowrankmatrix_input_and_output(setup):
     A0 = LowRankMatrix(Y0.U @ Y0.S, None, Y0.V)
     res = ra_bug(prob, A0, (0, 0.2), 0.1, tol=1e-10)
     assert isinstance(res.Y, LowRankMatrix) and res.Y.shape == (10, 8)
+    # the same run started from Factors gives the same matrix: the conversion loses nothing
+    ref = ra_bug(prob, Y0, (0, 0.2), 0.1, tol=1e-10)
+    np.testing.assert_allclose(res.Y.to_dense(), ref.U @ ref.S @ ref.V.conj().T, atol=1e-12)
     tp = polynomial_problem(10, 8, 2, complex=True, rng=0)
     res = parallel_bug(tp.problem, tp.Y0, (0, 0.2), 0.1)
     assert isinstance(res.Y, Factors) and np.iscomplexobj(res.S)
