@@ -62,19 +62,42 @@ def environment() -> dict:
     }
 
 
-def write_results(name: str, rows: list[dict], env: dict, notes: str = "") -> Path:
-    """Write ``results/<name>.json`` and ``results/<name>.md``; return the markdown path."""
+def write_results(name: str, rows: list[dict], env: dict, notes: str = "",
+                  group_by: str | None = None) -> Path:
+    """Write ``results/<name>.json`` and ``results/<name>.md``; return the markdown path.
+
+    With ``group_by``, the markdown holds one table per value of that column (in order of first
+    appearance), each with only the columns its rows use.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps({"env": env, "rows": rows}, indent=2))
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = [f"# {name}", "", notes, "" if notes else "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append("| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |")
-    lines += ["", "Environment: " + json.dumps(env)]
+    (RESULTS / f"{name}.json").write_text(json.dumps({"env": env, "rows": rows}, indent=2,
+                                                     default=_json_default))
+    groups = {None: rows} if group_by is None else {}
+    if group_by is not None:
+        for r in rows:
+            groups.setdefault(r.get(group_by), []).append(r)
+    lines = [f"# {name}", "", notes, "" if notes else ""]
+    for key, grp in groups.items():
+        cols = list(dict.fromkeys(k for r in grp for k in r))
+        if group_by is not None:
+            cols = [c for c in cols if c != group_by]
+            lines += [f"## {key}", ""]
+        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for r in grp:
+            lines.append("| " + " | ".join(_fmt(r.get(c)).replace("|", "/") for c in cols) + " |")
+        lines.append("")
+    lines += ["Environment: " + json.dumps(env, default=_json_default)]
     md = RESULTS / f"{name}.md"
     md.write_text("\n".join(lines) + "\n")
     return md
+
+
+def _json_default(v):
+    """numpy scalars and anything else json cannot encode: as a Python number, else str."""
+    try:
+        return v.item()
+    except Exception:  # noqa: BLE001
+        return str(v)
 
 
 def _fmt(v):
@@ -83,9 +106,16 @@ def _fmt(v):
     return "" if v is None else str(v)
 
 
-def print_rows(rows):
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    widths = [max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in cols]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
-    for r in rows:
-        print("  ".join(_fmt(r.get(c)).ljust(w) for c, w in zip(cols, widths)))
+def print_rows(rows, group_by=None):
+    groups = {None: rows} if group_by is None else {}
+    if group_by is not None:
+        for r in rows:
+            groups.setdefault(r.get(group_by), []).append(r)
+    for key, grp in groups.items():
+        if group_by is not None:
+            print(f"[{key}]")
+        cols = list(dict.fromkeys(k for r in grp for k in r))
+        widths = [max(len(c), *(len(_fmt(r.get(c))) for r in grp)) for c in cols]
+        print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+        for r in grp:
+            print("  ".join(_fmt(r.get(c)).ljust(w) for c, w in zip(cols, widths)))
