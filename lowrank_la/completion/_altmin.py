@@ -18,6 +18,7 @@ import numpy as np
 from .._result import ConvergenceWarning
 from ..linalg import qr, randomized_svd, sketch_lstsq
 from ..sampled import rowwise_cg, rowwise_lstsq, spmm
+from ._factor_ops import ARRAY_FACTORS
 
 __all__ = ["spectral_init", "clip_rows", "orthonormalize_transfer", "balance", "HalfStepSolver"]
 
@@ -35,11 +36,7 @@ def spectral_init(omega, rank, rng):
 
 def incoherence(Q) -> float:
     """``μ(Q) = sqrt(m / k) · max_i ||Q_i||`` for orthonormal ``Q`` (1 ≤ μ ≤ sqrt(m / k))."""
-    from .._backend import get_backend
-
-    xp = get_backend(Q).xp
-    m, k = Q.shape
-    return float(xp.max(xp.linalg.vector_norm(Q, axis=1))) * math.sqrt(m / k)
+    return ARRAY_FACTORS.incoherence(Q)
 
 
 def clip_rows(U, mu):
@@ -59,13 +56,17 @@ def clip_rows(U, mu):
     return qr(U * keep[:, None], check=False)[0]
 
 
-def orthonormalize_transfer(F, G):
-    """``F = Q R`` -> return ``(Q, G Rᵀ)``: orthonormal ``F`` and unchanged product ``F Gᵀ``."""
-    Q, R = qr(F, check=False)
-    return Q, G @ R.T
+def orthonormalize_transfer(F, G, ops=ARRAY_FACTORS):
+    """``F = Q R`` -> return ``(Q, G Rᵀ)``: orthonormal ``F`` and unchanged product ``F Gᵀ``.
+
+    ``ops`` supplies the tall-factor operations (:class:`._factor_ops.ArrayFactors` in memory,
+    the blockwise ones of the Dask driver on a cluster).
+    """
+    Q, R = ops.qr(F)
+    return Q, ops.times(G, R.T)
 
 
-def balance(U, V):
+def balance(U, V, ops=ARRAY_FACTORS):
     """Rewrite ``U Vᵀ`` as ``(Q_u W √S)(Q_v Z √S)ᵀ``: equal column scales on both sides.
 
     Ridge regularization ``λ (||U||² + ||V||²)`` is only meaningful for balanced factors (its
@@ -75,32 +76,34 @@ def balance(U, V):
     The triangular factors come from Cholesky of the ``k x k`` Gram matrices (Cholesky QR):
     two GEMMs instead of two Householder QRs of the tall factors.  Squaring the condition
     number is harmless here (ridge-regularized factors are well conditioned); when a Gram is
-    numerically singular the Householder QR takes over.
+    numerically singular the Householder QR takes over.  Only ``k x k`` matrices are formed
+    outside ``ops`` (see :func:`orthonormalize_transfer`).
     """
     from .._backend import get_backend
 
-    bk = get_backend(U, V)
+    Gu, Gv = ops.gram(U), ops.gram(V)
+    bk = get_backend(Gu, Gv)
     xp = bk.xp
     try:
-        Lu = bk.linalg.cholesky(U.T @ U)  # U = Q_u Ru with Ru = Luᵀ
-        Lv = bk.linalg.cholesky(V.T @ V)
+        Lu = bk.linalg.cholesky(Gu)  # U = Q_u Ru with Ru = Luᵀ
+        Lv = bk.linalg.cholesky(Gv)
         ok = bool(xp.all(xp.isfinite(Lu))) and bool(xp.all(xp.isfinite(Lv)))
     except Exception:  # noqa: BLE001 - LinAlgError differs per backend
         ok = False
     if ok:
         W, s, Zh = bk.linalg.svd(Lu.T @ Lv)  # Ru Rvᵀ
-        root = xp.sqrt(s)
         # Q_u W = U Ru⁻¹ W: solve with the triangular factor instead of forming Q_u
         Tu = bk.linalg.solve_triangular(Lu.T, W, lower=False)
         Tv = bk.linalg.solve_triangular(Lv.T, Zh.T, lower=False)
-        Bu, Bv = U @ Tu, V @ Tv
+        Bu, Bv = ops.times(U, Tu), ops.times(V, Tv)
     else:
-        Qu, Ru = qr(U, check=False)
-        Qv, Rv = qr(V, check=False)
+        Qu, Ru = ops.qr(U)
+        Qv, Rv = ops.qr(V)
         W, s, Zh = bk.linalg.svd(Ru @ Rv.T)
-        root = xp.sqrt(s)
-        Bu, Bv = Qu @ W, Qv @ Zh.T
-    return Bu * root[None, :], Bv * root[None, :], incoherence(Bu), incoherence(Bv)
+        Bu, Bv = ops.times(Qu, W), ops.times(Qv, Zh.T)
+    root = xp.sqrt(s)
+    mu_u, mu_v = ops.incoherence(Bu), ops.incoherence(Bv)
+    return ops.scale_columns(Bu, root), ops.scale_columns(Bv, root), mu_u, mu_v
 
 
 class HalfStepSolver:

@@ -11,10 +11,10 @@ import logging
 import math
 import time
 
-from .._backend import get_backend
 from .._result import warn_not_converged
-from ..linalg import LowRankMatrix, subspace_distance
-from ._altmin import balance, incoherence, orthonormalize_transfer
+from ..linalg import LowRankMatrix
+from ._altmin import balance, orthonormalize_transfer
+from ._factor_ops import ARRAY_FACTORS
 from ._stopping import CALLBACK, CONVERGED, DIVERGED, EARLY_STOPPED, MAXITER, stopping_rule
 
 __all__ = ["run_sweeps", "alternate"]
@@ -22,7 +22,7 @@ __all__ = ["run_sweeps", "alternate"]
 logger = logging.getLogger("lowrank_la")
 
 
-def alternate(col_solve, row_solve, U, V, reg):
+def alternate(col_solve, row_solve, U, V, reg, ops=ARRAY_FACTORS):
     """One altmin sweep: update ``V``, renormalize, update ``U``, renormalize.
 
     ``col_solve(U, V) -> (V, info, ...)`` and ``row_solve(V, U) -> (U, info[, sq])`` solve the
@@ -30,22 +30,23 @@ def alternate(col_solve, row_solve, U, V, reg):
     and its triangular factor moved into the other (``U Vᵀ`` unchanged, warm starts consistent);
     with a ridge the pair is balanced instead (see :func:`balance`).  Returns ``U``, ``V`` and
     an info dict (inner steps and worst relative residual over both halves, incoherence of each
-    factor, and ``sq`` when ``row_solve`` returned the squared residual).
+    factor, and ``sq`` when ``row_solve`` returned the squared residual).  ``ops`` holds the
+    tall-factor operations (see :mod:`._factor_ops`).
     """
     out = col_solve(U, V)
     V, info_v = out[0], out[1]
     if reg > 0:
-        U, V, mu_u, mu_v = balance(U, V)
+        U, V, mu_u, mu_v = balance(U, V, ops)
     else:
-        V, U = orthonormalize_transfer(V, U)
-        mu_v = incoherence(V)
+        V, U = orthonormalize_transfer(V, U, ops)
+        mu_v = ops.incoherence(V)
     out = row_solve(V, U)
     U, info = out[0], dict(out[1])
     if reg > 0:
-        U, V, mu_u, mu_v = balance(U, V)
+        U, V, mu_u, mu_v = balance(U, V, ops)
     else:
-        U, V = orthonormalize_transfer(U, V)
-        mu_u = incoherence(U)
+        U, V = orthonormalize_transfer(U, V, ops)
+        mu_u = ops.incoherence(U)
     if info_v["inner_residual"] is not None:
         info["inner_residual"] = max(info["inner_residual"], info_v["inner_residual"])
         info["inner_steps"] = max(info["inner_steps"], info_v["inner_steps"])
@@ -57,7 +58,7 @@ def alternate(col_solve, row_solve, U, V, reg):
 
 def run_sweeps(sweep, residual_sq, U, V, result, *, label, maxiter, tol, tol_eff, rtol,
                values_norm, patience, stall_window, orthonormal_U, validation, reference,
-               callback, verbose, finalize=None):
+               callback, verbose, finalize=None, ops=ARRAY_FACTORS):
     """Iterate ``sweep`` until a stopping rule fires; fill and return ``result``.
 
     Parameters
@@ -80,6 +81,10 @@ def run_sweeps(sweep, residual_sq, U, V, result, *, label, maxiter, tol, tol_eff
         subspace-change metric.
     finalize : callable, optional
         ``finalize(U, V) -> (U, V)`` applied to the final iterate unless the run diverged.
+    ops : ArrayFactors-like
+        How to inspect the factors (finite check, subspace change, ``materialize`` for the
+        reference error, validation and callback); the Dask driver passes its blockwise ones,
+        so its factors reach the client only where ``reference``/``callback`` need them.
     """
     history = result["history"]
     t_start = time.perf_counter()
@@ -98,21 +103,21 @@ def run_sweeps(sweep, residual_sq, U, V, result, *, label, maxiter, tol, tol_eff
                   "inner_residual": info.get("inner_residual"),
                   "incoherence_U": info.get("incoherence_U"),
                   "incoherence_V": info.get("incoherence_V")}
-        if not (math.isfinite(rel) and _all_finite(U) and _all_finite(V)):
+        if not (math.isfinite(rel) and ops.all_finite(U) and ops.all_finite(V)):
             history.record(**record)
             status, message = DIVERGED, f"diverged: non-finite values in sweep {it}"
             U, V = last_good  # return the last finite iterate, never NaN factors
             break
         last_good = (U, V)
-        record["subspace_change"] = None if orthonormal_U is None else subspace_distance(
-            U_prev, U, orthonormal=orthonormal_U, accurate=False)
+        record["subspace_change"] = None if orthonormal_U is None else ops.subspace_change(
+            U_prev, U, orthonormal_U)
         U_prev = U
         if reference is not None:
-            record["error"] = (LowRankMatrix(U, None, V) - reference).norm() / reference.norm()
+            record["error"] = (LowRankMatrix(ops.materialize(U), None, ops.materialize(V))
+                               - reference).norm() / reference.norm()
         val_rmse = None
         if validation is not None:
-            result.update(U=U, V=V)
-            val_rmse = result.rmse(validation)
+            val_rmse = ops.validation_rmse(result, U, V, validation)
             record["validation_rmse"] = val_rmse
             if best is None or val_rmse < best[0]:
                 best = (val_rmse, U, V, it)
@@ -124,6 +129,7 @@ def run_sweeps(sweep, residual_sq, U, V, result, *, label, maxiter, tol, tol_eff
                         record["sweep_time"])
         result.update(U=U, V=V, nit=it)
         if callback is not None:
+            result.update(U=ops.materialize(U), V=ops.materialize(V))
             try:
                 callback(result)
             except StopIteration:
@@ -146,7 +152,3 @@ def run_sweeps(sweep, residual_sq, U, V, result, *, label, maxiter, tol, tol_eff
     result.update(U=U, V=V, success=success, status=status, message=message, nit=nit)
     return result
 
-
-def _all_finite(F):
-    xp = get_backend(F).xp
-    return bool(xp.all(xp.isfinite(F)))

@@ -2,18 +2,22 @@
 
 Each half-step maps the single-machine solver (:class:`lowrank_la.completion._altmin.
 HalfStepSolver`: the same ``rowwise_lstsq`` / ``rowwise_cg`` kernels) over the row blocks (or the
-column blocks), with the fixed factor scattered to every worker once per half-step.  The factors
-(``(m + n) k`` numbers, tiny next to Ω) live on the client, where the ``n x k`` QR of
-``orthonormalize_transfer`` and the stopping rules run exactly as in
-:func:`lowrank_la.completion.complete_matrix`; so the two agree to rounding (the per-row
-problems are the same arithmetic; only sums over blocks are reordered).  The spectral start is
-``randomized_svd`` on a linear operator whose products are block SpMMs on the workers.
+column blocks).  Both factors stay on the workers as :class:`~._factors.BlockFactor` s aligned
+with Ω's row and column blocks: a block's task takes the other factor's block futures as
+arguments, so workers fetch them from each other (never through the client), and the sweep's
+renormalization (TSQR or Cholesky QR from reduced ``k x k`` Gram matrices), incoherence,
+finiteness and subspace-change checks run blockwise through the same ``alternate`` and
+``run_sweeps`` code as :func:`lowrank_la.completion.complete_matrix`; so the two agree to
+rounding (the per-row problems are the same arithmetic; only sums over blocks are reordered).
+The spectral start is ``randomized_svd`` on a linear operator whose products are block SpMMs on
+the workers (its ``(m + n)(k + p)`` iterates pass through the client once, at the start).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import operator
 import threading
 
 import numpy as np
@@ -27,6 +31,7 @@ from ..completion._loop import alternate, run_sweeps
 from ..completion._model import CompletionResult
 from ..sampled import sampled_residual, spmm
 from ._entries import DaskObservedEntries
+from ._factors import BLOCK_FACTOR_OPS, BlockFactor, gather_or_raise
 
 __all__ = ["complete_matrix_distributed"]
 
@@ -41,14 +46,16 @@ _METHODS = ("robust_altmin", "altmin")
 KERNEL_LOCK = threading.Lock()
 
 
-def _solve_block(block, F, X0, method, lam, count_scaled, inner_steps, inner_rtol, heavy, seed,
-                 residual):
-    """One block of a half-step on its worker: ``(X, info, squared residual or None)``.
+def _solve_block(block, X0, method, lam, count_scaled, inner_steps, inner_rtol, heavy, seed,
+                 residual, *F_parts):
+    """One block of a half-step on its worker: ``(X, (info, squared residual or None))``.
 
+    ``F_parts`` are the blocks of the fixed factor (fetched from the workers that hold them).
     ``lam = (reg, floor)``; with ``count_scaled`` each row's ridge is ``reg * count + floor``
     (ALS-WR), computed from the block's own rows as the single-machine solver does globally.
     """
     om = block.entries
+    F = np.concatenate(F_parts, axis=0) if len(F_parts) > 1 else F_parts[0]
     reg, floor = lam
     if count_scaled and reg > 0:
         lam = np.asarray(reg * np.asarray(om.row_counts()).astype(float) + floor, dtype=F.dtype)
@@ -59,26 +66,12 @@ def _solve_block(block, F, X0, method, lam, count_scaled, inner_steps, inner_rto
                                 np.random.default_rng(seed))
         X, info = solver.solve(F, X0)
         sq = float(sampled_residual(om, X, F)[1]) if residual else None
-    return X, info, sq
+    return X, (info, sq)
 
 
 def _spmm_block(block, X):
     with KERNEL_LOCK:
         return spmm(block.entries, X)
-
-
-def _gather(client, futures):
-    """``client.gather`` with a clear error when blocks of Ω died with their worker."""
-    from distributed.client import FutureCancelledError
-
-    try:
-        return client.gather(futures)
-    except FutureCancelledError as exc:
-        raise RuntimeError(
-            "a Dask worker holding blocks of Ω was lost and the blocks cannot be recomputed "
-            "(blocks scattered by DaskObservedEntries.from_entries exist only in worker "
-            "memory; blocks built by from_dataframe/from_csv are recomputed from their "
-            f"source): rebuild the DaskObservedEntries and run again ({exc})") from exc
 
 
 class _BlockOperator:
@@ -96,7 +89,7 @@ class _BlockOperator:
     def _apply(self, blocks, X):
         c = self.omega.client
         fut = c.scatter(np.ascontiguousarray(X), broadcast=True, hash=False)
-        return np.concatenate(_gather(c, c.map(_spmm_block, blocks, X=fut, pure=False)), axis=0)
+        return np.concatenate(gather_or_raise(c, c.map(_spmm_block, blocks, X=fut, pure=False)), axis=0)
 
     def matmat(self, X):
         return self._apply(self.omega.row_blocks, X)
@@ -108,30 +101,29 @@ class _BlockOperator:
 class _HalfStep:
     """The solver of one side (rows or columns): blocks, edges, ridge and heavy threshold."""
 
-    def __init__(self, omega, blocks, edges, method, lam, count_scaled, inner_steps, inner_rtol,
-                 heavy, seed):
-        self.client, self.blocks, self.edges = omega.client, blocks, edges
+    def __init__(self, omega, blocks, method, lam, count_scaled, inner_steps, inner_rtol, heavy,
+                 seed):
+        self.client, self.blocks = omega.client, blocks
         self.args = (method, lam, count_scaled, inner_steps, inner_rtol, heavy)
         self.method, self.seed, self.calls = method, seed, 0
 
     def solve(self, F, X, residual=False):
+        """Update the factor ``X`` (BlockFactor on this side's edges) given the other, ``F``."""
         c = self.client
         self.calls += 1
-        fut = c.scatter(F, broadcast=True, hash=False)  # the small factor, once per half-step
         tasks = []
         for b, blk in enumerate(self.blocks):
-            r0, r1 = int(self.edges[b]), int(self.edges[b + 1])
-            X0 = X[r0:r1] if self.method == "robust_altmin" else None
+            X0 = X.blocks[b] if self.method == "robust_altmin" else None
             seed = np.random.SeedSequence([self.seed, self.calls, b])
-            tasks.append(c.submit(_solve_block, blk, fut, X0, *self.args, seed, residual,
+            tasks.append(c.submit(_solve_block, blk, X0, *self.args, seed, residual, *F.blocks,
                                   pure=False))
-        out = _gather(c, tasks)
-        X_new = np.concatenate([o[0] for o in out], axis=0)
-        steps = [o[1]["inner_steps"] for o in out if o[1]["inner_steps"] is not None]
-        res = [o[1]["inner_residual"] for o in out if o[1]["inner_residual"] is not None]
+        X_new = X.like([c.submit(operator.getitem, t, 0, pure=False) for t in tasks])
+        out = gather_or_raise(c, [c.submit(operator.getitem, t, 1, pure=False) for t in tasks])
+        steps = [o[0]["inner_steps"] for o in out if o[0]["inner_steps"] is not None]
+        res = [o[0]["inner_residual"] for o in out if o[0]["inner_residual"] is not None]
         info = {"inner_steps": max(steps) if steps else None,
                 "inner_residual": max(res) if res else None}
-        sq = sum(o[2] for o in out) if residual else None
+        sq = sum(o[1] for o in out) if residual else None
         return X_new, info, sq
 
 
@@ -159,6 +151,7 @@ def complete_matrix_distributed(
     callback=None,
     verbose=False,
     rng=None,
+    gather=True,
 ):
     """:func:`lowrank_la.completion.complete_matrix` on a Dask cluster.
 
@@ -184,13 +177,20 @@ def complete_matrix_distributed(
     split_samples : bool
         Only ``False``: ``ValueError`` otherwise.
     heavy_row_threshold, stall_window, reference, callback, verbose, rng
-        As :func:`~lowrank_la.completion.complete_matrix`.
+        As :func:`~lowrank_la.completion.complete_matrix`.  ``reference`` and ``callback``
+        gather the factors to the client every sweep (``callback`` sees NumPy factors):
+        meant for problems that fit there.
+    gather : bool
+        ``True``: return the factors as NumPy arrays on the client.  ``False``: as
+        ``dask.array`` s over the blocks the workers hold (nothing moves; for factors too large
+        for the client, e.g. ``result.U.to_zarr(...)``).
 
     Returns
     -------
     lowrank_la.completion.CompletionResult
-        NumPy factors ``U``, ``V`` on the client, ``history`` and status as in
-        ``complete_matrix``; ``history["sweep_time"]`` includes the scheduling overhead.
+        Factors ``U``, ``V`` (NumPy, or dask arrays with ``gather=False``), ``history`` and
+        status as in ``complete_matrix``; ``history["sweep_time"]`` includes the scheduling
+        overhead.
 
     Raises
     ------
@@ -249,6 +249,8 @@ def complete_matrix_distributed(
     inner_rtol, heavy_row_threshold = opts["inner_rtol"], opts["heavy_row_threshold"]
     incoherence_clip = opts["incoherence_clip"]
     rng = check_rng(rng)
+    if not isinstance(gather, bool):
+        raise TypeError(f"`gather` must be a bool, got {type(gather).__name__}")
 
     bk = get_backend()
     dtype = omega.dtype
@@ -257,16 +259,18 @@ def complete_matrix_distributed(
     tol_eff = max(tol, 10 * float(np.finfo(dtype).eps))
     op = _BlockOperator(omega)
     U, V = _initial_factors(op, rank, init, incoherence_clip, rng, bk, dtype)
+    U = BlockFactor.scatter(omega.client, U, omega.row_edges)
+    V = BlockFactor.scatter(omega.client, V, omega.col_edges)
     seed = int(rng.integers(2**63))  # per-block streams for heavy-row sketches
 
-    def make_solver(blocks, edges, stats):
+    def make_solver(blocks, stats):
         underdetermined = any(s[3] for s in stats)
         floor = math.sqrt(float(np.finfo(dtype).eps)) if underdetermined and reg == 0 else 0.0
-        return _HalfStep(omega, blocks, edges, method, (reg, floor), reg_scaling == "count",
+        return _HalfStep(omega, blocks, method, (reg, floor), reg_scaling == "count",
                          inner_steps, inner_rtol, heavy_row_threshold, seed), floor
 
-    row_solver, floor_r = make_solver(omega.row_blocks, omega.row_edges, row_stats)
-    col_solver, floor_c = make_solver(omega.col_blocks, omega.col_edges, col_stats)
+    row_solver, floor_r = make_solver(omega.row_blocks, row_stats)
+    col_solver, floor_c = make_solver(omega.col_blocks, col_stats)
     result = CompletionResult(U=U, V=V, mean=0.0, row_bias=None, col_bias=None, method=method,
                               n_empty_rows=sum(s[2] for s in row_stats),
                               n_empty_cols=sum(s[2] for s in col_stats), history=History(),
@@ -276,14 +280,24 @@ def complete_matrix_distributed(
         # the residual of (U_new, V) equals the transferred pair's up to rounding: computing it
         # inside the row half-step saves one more broadcast of V
         return alternate(col_solver.solve, lambda V, U: row_solver.solve(V, U, residual=True),
-                         U, V, reg)
+                         U, V, reg, BLOCK_FACTOR_OPS)
 
     def residual_sq(U, V):  # pragma: no cover - every sweep returns its residual
         raise AssertionError("the distributed sweep always computes its residual")
 
-    return run_sweeps(
+    result = run_sweeps(
         sweep, residual_sq, U, V, result, label=f"complete_matrix_distributed({method})",
         maxiter=maxiter, tol=tol, tol_eff=tol_eff, rtol=rtol, values_norm=values_norm,
         patience=patience, stall_window=stall_window if reg == 0 else None,
         orthonormal_U=reg == 0, validation=validation, reference=reference, callback=callback,
-        verbose=verbose)
+        verbose=verbose, ops=BLOCK_FACTOR_OPS)
+    return _deliver(result, gather)
+
+
+def _deliver(result, gather):
+    """Factors to the client (``gather``) or as dask arrays over the workers' blocks."""
+    for name in ("U", "V"):
+        F = result[name]
+        if isinstance(F, BlockFactor):
+            result[name] = F.gather() if gather else F.to_dask_array()
+    return result

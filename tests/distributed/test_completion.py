@@ -80,7 +80,10 @@ def test_equals_single_machine(problem, dist, method):
     assert ref.success and res.success and res.nit == ref.nit and res.status == ref.status
     np.testing.assert_allclose(res.U, ref.U, atol=1e-10)
     np.testing.assert_allclose(res.V, ref.V, atol=1e-10)
-    np.testing.assert_allclose(res.history["residual"], ref.history["residual"], rtol=1e-8)
+    # the factors are renormalized by TSQR on the cluster and Householder QR in memory: the
+    # relative residuals agree to rounding (a few eps absolute once they approach 1e-9)
+    np.testing.assert_allclose(res.history["residual"], ref.history["residual"], rtol=1e-8,
+                               atol=1e-15)
     assert res.history["error"][-1] < 1e-6
 
 
@@ -186,7 +189,7 @@ def test_worker_lost_mid_run(problem, source):
                 c.sync(next(iter(cluster.workers.values())).close)
 
         if source == "memory":
-            with pytest.raises(RuntimeError, match="worker holding blocks of Ω was lost"):
+            with pytest.raises(RuntimeError, match="worker holding blocks of Ω or of the factors was lost"):
                 complete_matrix_distributed(d, 3, method="altmin", callback=kill_a_worker,
                                             rng=5)
         else:
