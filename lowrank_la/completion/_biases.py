@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from ..sampled import spmm, spmm_t
 
-__all__ = ["fit_biases"]
+__all__ = ["fit_biases", "shrunken_sums"]
+
+
+def shrunken_sums(omega, values, counts, reg, *, columns=False):
+    """``sum_j values_ij / (|Ω_i| + reg)`` per row (per column with ``columns``).
+
+    The one bias update, shared with the Dask driver (which calls it per block of Ω).
+    """
+    xp = omega.backend.xp
+    size = omega.shape[0] if columns else omega.shape[1]
+    ones = xp.ones((size, 1), dtype=values.dtype, device=omega.backend.device)
+    product = spmm_t if columns else spmm
+    return product(omega.with_values(values), ones)[:, 0] / (counts + reg)
 
 
 def fit_biases(omega, reg, sweeps=10):
@@ -26,17 +38,13 @@ def fit_biases(omega, reg, sweeps=10):
     m, n = omega.shape
     dtype = omega.values.dtype
     mean = float(xp.mean(omega.values))
-    ones_n = xp.ones((n, 1), dtype=dtype, device=bk.device)
-    ones_m = xp.ones((m, 1), dtype=dtype, device=bk.device)
     row_cnt = xp.astype(omega.row_counts(), dtype)
     col_cnt = xp.astype(omega.col_counts(), dtype)
     b = xp.zeros(m, dtype=dtype, device=bk.device)
     c = xp.zeros(n, dtype=dtype, device=bk.device)
     centered = omega.values - mean
     for _ in range(sweeps):
-        r = omega.with_values(centered - xp.take(c, omega.cols))
-        b = spmm(r, ones_n)[:, 0] / (row_cnt + reg)
-        r = omega.with_values(centered - xp.take(b, omega.rows))
-        c = spmm_t(r, ones_m)[:, 0] / (col_cnt + reg)
+        b = shrunken_sums(omega, centered - xp.take(c, omega.cols), row_cnt, reg)
+        c = shrunken_sums(omega, centered - xp.take(b, omega.rows), col_cnt, reg, columns=True)
     residual = omega.with_values(centered - xp.take(b, omega.rows) - xp.take(c, omega.cols))
     return mean, b, c, residual

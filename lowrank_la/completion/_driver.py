@@ -277,7 +277,8 @@ def complete_matrix(
             raise ValueError("`adapt_inner_steps`=True is not available on a cluster yet")
         return complete_matrix_distributed(
             omega, rank, method=method, maxiter=maxiter, tol=tol, rtol=rtol, reg=reg,
-            reg_scaling=reg_scaling, biases=biases, validation=validation, patience=patience,
+            reg_scaling=reg_scaling, biases=biases, bias_reg=bias_reg, validation=validation,
+            patience=patience,
             init=init, incoherence_clip=incoherence_clip, split_samples=split_samples,
             inner_steps=inner_steps, inner_rtol=inner_rtol,
             heavy_row_threshold=heavy_row_threshold, stall_window=stall_window,

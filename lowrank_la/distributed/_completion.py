@@ -18,19 +18,19 @@ from __future__ import annotations
 import logging
 import math
 import operator
-import threading
 
 import numpy as np
 
 from .._backend import get_backend
 from .._result import History
-from .._validation import check_option, check_rank, check_rng
+from .._validation import check_nonnegative, check_option, check_rank, check_rng
 from ..completion._altmin import HalfStepSolver
 from ..completion._driver import _initial_factors, check_sweep_options
 from ..completion._loop import alternate, run_sweeps
 from ..completion._model import CompletionResult
 from ..sampled import sampled_residual, spmm
-from ._entries import DaskObservedEntries
+from ._biases import fit_biases_distributed
+from ._entries import KERNEL_LOCK, DaskObservedEntries
 from ._factors import BLOCK_FACTOR_OPS, BlockFactor, gather_or_raise
 
 __all__ = ["complete_matrix_distributed"]
@@ -39,11 +39,6 @@ logger = logging.getLogger("lowrank_la")
 
 _METHODS = ("robust_altmin", "altmin")
 
-# Worker threads of one process share Numba's thread pool, and the ``workqueue`` layer (the one
-# these machines use) aborts on concurrent parallel regions: run one block's kernels at a time per
-# process.  The kernels are parallel over rows inside, so nothing is lost; separate worker
-# processes (Dask's default) still run in parallel.
-KERNEL_LOCK = threading.Lock()
 
 
 def _solve_block(block, X0, method, lam, count_scaled, inner_steps, inner_rtol, heavy, seed,
@@ -138,6 +133,7 @@ def complete_matrix_distributed(
     reg=0.0,
     reg_scaling="none",
     biases=False,
+    bias_reg=10.0,
     validation=None,
     patience=5,
     init="spectral",
@@ -170,8 +166,10 @@ def complete_matrix_distributed(
         As :func:`~lowrank_la.completion.complete_matrix`.
     init, incoherence_clip, inner_steps, inner_rtol
         As :func:`~lowrank_la.completion.complete_matrix`.
-    biases : bool
-        Only ``False`` (bias fitting is in-memory only): ``ValueError`` otherwise.
+    biases, bias_reg
+        As :func:`~lowrank_la.completion.complete_matrix`: the biases are fitted blockwise
+        (row biases on the row blocks, column biases on the column blocks) and returned as
+        NumPy arrays; the completion then runs on residual blocks built on the workers.
     validation : lowrank_la.sampled.ObservedEntries, optional
         Held-out entries, in memory on the client (they are few).
     split_samples : bool
@@ -232,9 +230,6 @@ def complete_matrix_distributed(
         raise ValueError("`method`='softimpute_als' is not available on a cluster yet; use "
                          "'altmin' or 'robust_altmin' (or complete_matrix in memory)")
     check_option(method, "method", set(_METHODS))
-    if biases:
-        raise ValueError("`biases`=True is not available on a cluster yet: subtract the "
-                         "biases from the values first (or use complete_matrix in memory)")
     if split_samples:
         raise ValueError("`split_samples`=True is not available on a cluster yet")
     opts = check_sweep_options(
@@ -252,8 +247,12 @@ def complete_matrix_distributed(
     if not isinstance(gather, bool):
         raise TypeError(f"`gather` must be a bool, got {type(gather).__name__}")
 
+    bias_reg = check_nonnegative(bias_reg, "bias_reg")
     bk = get_backend()
     dtype = omega.dtype
+    mean, row_bias, col_bias = 0.0, None, None
+    if biases:
+        mean, row_bias, col_bias, omega = fit_biases_distributed(omega, bias_reg)
     row_stats, col_stats = omega.block_stats(rank)
     values_norm = math.sqrt(sum(s[1] for s in row_stats)) or 1.0
     tol_eff = max(tol, 10 * float(np.finfo(dtype).eps))
@@ -271,7 +270,8 @@ def complete_matrix_distributed(
 
     row_solver, floor_r = make_solver(omega.row_blocks, row_stats)
     col_solver, floor_c = make_solver(omega.col_blocks, col_stats)
-    result = CompletionResult(U=U, V=V, mean=0.0, row_bias=None, col_bias=None, method=method,
+    result = CompletionResult(U=U, V=V, mean=mean, row_bias=row_bias, col_bias=col_bias,
+                              method=method,
                               n_empty_rows=sum(s[2] for s in row_stats),
                               n_empty_cols=sum(s[2] for s in col_stats), history=History(),
                               nit=0, ridge_floor=max(floor_r, floor_c))

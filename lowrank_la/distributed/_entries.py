@@ -11,12 +11,20 @@ alternating minimization runs the single-machine per-row kernels unchanged on ev
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..sampled import ObservedEntries
 from ._client import get_client
 
-__all__ = ["DaskObservedEntries"]
+__all__ = ["DaskObservedEntries", "KERNEL_LOCK"]
+
+# Worker threads of one process share Numba's thread pool, and the ``workqueue`` layer (the one
+# these machines use) aborts on concurrent parallel regions: run one block's kernels at a time per
+# process.  The kernels are parallel over rows inside, so nothing is lost; separate worker
+# processes (Dask's default) still run in parallel.
+KERNEL_LOCK = threading.Lock()
 
 
 class _Block:

@@ -147,8 +147,6 @@ def test_bad_input(problem, dist):
         complete_matrix_distributed(dist, 3, method="softimpute_als")
     with pytest.raises(ValueError, match="method"):
         complete_matrix_distributed(dist, 3, method="svd")
-    with pytest.raises(ValueError, match="biases"):
-        complete_matrix_distributed(dist, 3, biases=True)
     with pytest.raises(ValueError, match="split_samples"):
         complete_matrix_distributed(dist, 3, split_samples=True)
     with pytest.raises(ValueError, match="maxiter"):
@@ -226,3 +224,28 @@ def test_complete_matrix_dispatches_dask_entries():
         d = DaskObservedEntries.from_entries(omega, n_row_blocks=2, client=client)
         got = complete_matrix(d, 2, rng=0)
     np.testing.assert_allclose(got.U @ got.V.T, ref.U @ ref.V.T, rtol=1e-10, atol=1e-12)
+
+
+def test_biases_equal_single_machine(client, rng):
+    # ratings-like data: a global offset and row/column effects on top of a low-rank part
+    omega, M = synthetic_completion(130, 110, 3, oversampling=4, rng=4)
+    shifted = omega.with_values(omega.values + 3.0 + 0.5 * np.sin(omega.rows)
+                                - 0.2 * np.cos(omega.cols))
+    train, val = shifted.split(0.1, rng=1)
+    d = DaskObservedEntries.from_entries(train, n_row_blocks=3, n_col_blocks=2, client=client)
+    kw = dict(method="altmin", biases=True, bias_reg=5.0, reg=1e-3, validation=val,
+              maxiter=10, rng=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = complete_matrix(train, 3, **kw)
+        res = complete_matrix_distributed(d, 3, **kw)
+    assert res.mean == pytest.approx(ref.mean, rel=1e-13)
+    np.testing.assert_allclose(res.row_bias, ref.row_bias, atol=1e-12)
+    np.testing.assert_allclose(res.col_bias, ref.col_bias, atol=1e-12)
+    assert res.status == ref.status and res.nit == ref.nit
+    np.testing.assert_allclose(res.U @ res.V.T, ref.U @ ref.V.T, atol=1e-10)
+    np.testing.assert_allclose(res.history["validation_rmse"], ref.history["validation_rmse"],
+                               rtol=1e-8)
+    assert res.rmse(val) == pytest.approx(ref.rmse(val), rel=1e-8)
+    with pytest.raises(ValueError, match="bias_reg"):
+        complete_matrix_distributed(d, 3, biases=True, bias_reg=-1.0)
