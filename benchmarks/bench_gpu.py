@@ -299,6 +299,17 @@ def _sec_device(rows, dev):
         row["numba_cuda_smoke_s"] = time.perf_counter() - t0
     except Exception as exc:  # noqa: BLE001
         row["numba_cuda_smoke"] = _err(exc)
+    try:
+        # which implementation the sampled ops resolve to on these arrays (a failed numba-cuda
+        # import silently falls back to the array-API reference)
+        from lowrank_la import get_backend
+
+        fn = get_backend(dev.asarray(np.zeros(2))).kernel("sddmm")
+        row["sampled_kernels"] = f"{fn.__module__}.{fn.__name__}"
+        if not dev.fake and not fn.__module__.endswith("_cuda"):
+            from lowrank_la.sampled._kernels import _cuda  # noqa: F401 - raises the reason
+    except Exception as exc:  # noqa: BLE001
+        row["sampled_kernels_error"] = _err(exc)
     rows.append(row)
 
 
