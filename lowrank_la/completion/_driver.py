@@ -28,7 +28,7 @@ from ._altmin import (
 from ._biases import fit_biases
 from ._loop import alternate, run_sweeps
 from ._model import CompletionResult
-from ._softimpute import SoftImputeState
+from ._softimpute import SoftImputeState, in_memory_products
 
 __all__ = ["complete_matrix", "METHODS"]
 
@@ -345,16 +345,9 @@ def complete_matrix(
     finalize = None
     if method == "softimpute_als":
         # Algorithm 3.1 starts from orthonormal U, D = I and B = 0 (so X* = P_Ω(M) at first)
-        state = SoftImputeState(train, train.T, U, xp.zeros_like(V),
+        state = SoftImputeState(*in_memory_products(train, train.T), U, xp.zeros_like(V),
                                 xp.ones(rank, dtype=dtype, device=bk.device), reg)
-
-        def sweep(it, U, V):
-            old = state.snapshot()
-            state.half_step_B()
-            state.half_step_A()
-            change = math.sqrt(state.change_ratio(old))
-            return state.U, state.V * (state.D * state.D)[None, :], {"change": change}
-
+        sweep = state.sweep
         finalize = lambda U, V: state.final_factors()  # noqa: E731 - step 5 of Alg. 3.1
     else:
         if not split_samples:

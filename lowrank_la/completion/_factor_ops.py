@@ -40,6 +40,11 @@ class ArrayFactors:
         return qr(F, check=False)
 
     @staticmethod
+    def svd(F):
+        """Thin SVD ``F = W diag(s) Zh`` (``W`` tall like ``F``; ``s``, ``Zh`` small)."""
+        return get_backend(F).linalg.svd(F)
+
+    @staticmethod
     def max_row_norm(F) -> float:
         xp = get_backend(F).xp
         return float(xp.max(xp.linalg.vector_norm(F, axis=1)))

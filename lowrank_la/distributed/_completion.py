@@ -28,6 +28,7 @@ from ..completion._altmin import HalfStepSolver
 from ..completion._driver import _initial_factors, check_sweep_options
 from ..completion._loop import alternate, run_sweeps
 from ..completion._model import CompletionResult
+from ..completion._softimpute import SoftImputeState, filled_product
 from ..sampled import sampled_residual, spmm
 from ._biases import fit_biases_distributed
 from ._entries import KERNEL_LOCK, DaskObservedEntries
@@ -37,7 +38,7 @@ __all__ = ["complete_matrix_distributed"]
 
 logger = logging.getLogger("lowrank_la")
 
-_METHODS = ("robust_altmin", "altmin")
+_METHODS = ("robust_altmin", "altmin", "softimpute_als")
 
 
 
@@ -67,6 +68,29 @@ def _solve_block(block, X0, method, lam, count_scaled, inner_steps, inner_rtol, 
 def _spmm_block(block, X):
     with KERNEL_LOCK:
         return spmm(block.entries, X)
+
+
+def _residual_sq_block(block, U, *V_parts):
+    with KERNEL_LOCK:
+        return float(sampled_residual(block.entries, U, np.concatenate(V_parts, axis=0))[1])
+
+
+def _filled_block(block, F_own, D, scale, *F_other_parts):
+    with KERNEL_LOCK:
+        return filled_product(block.entries, F_own, np.concatenate(F_other_parts, axis=0), D,
+                              scale)
+
+
+class _BlockProducts:
+    """softImpute's ``X* F`` products over one side's blocks (see ``filled_product``)."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+
+    def __call__(self, F_own, F_other, D, scale):
+        c = F_own.client
+        return F_own.like([c.submit(_filled_block, blk, f, D, scale, *F_other.blocks,
+                                    pure=False) for blk, f in zip(self.blocks, F_own.blocks)])
 
 
 class _BlockOperator:
@@ -161,7 +185,7 @@ def complete_matrix_distributed(
     omega : DaskObservedEntries
     rank : int
     method : {"robust_altmin", "altmin"}
-        ``"softimpute_als"`` is not distributed (yet): ``ValueError``.
+    method : {"robust_altmin", "altmin", "softimpute_als"}
     maxiter, tol, rtol, reg, reg_scaling, patience
         As :func:`~lowrank_la.completion.complete_matrix`.
     init, incoherence_clip, inner_steps, inner_rtol
@@ -226,9 +250,6 @@ def complete_matrix_distributed(
                         f"{type(omega).__name__}")
     m, n = omega.shape
     rank = check_rank(rank, "rank", maximum=min(m, n))
-    if method == "softimpute_als":
-        raise ValueError("`method`='softimpute_als' is not available on a cluster yet; use "
-                         "'altmin' or 'robust_altmin' (or complete_matrix in memory)")
     check_option(method, "method", set(_METHODS))
     if split_samples:
         raise ValueError("`split_samples`=True is not available on a cluster yet")
@@ -276,21 +297,36 @@ def complete_matrix_distributed(
                               n_empty_cols=sum(s[2] for s in col_stats), history=History(),
                               nit=0, ridge_floor=max(floor_r, floor_c))
 
-    def sweep(it, U, V):
-        # the residual of (U_new, V) equals the transferred pair's up to rounding: computing it
-        # inside the row half-step saves one more broadcast of V
-        return alternate(col_solver.solve, lambda V, U: row_solver.solve(V, U, residual=True),
-                         U, V, reg, BLOCK_FACTOR_OPS)
+    finalize = None
+    if method == "softimpute_als":
+        # Algorithm 3.1 starts from orthonormal U, D = I and B = 0 (so X* = P_Ω(M) at first)
+        state = SoftImputeState(
+            _BlockProducts(omega.row_blocks), _BlockProducts(omega.col_blocks), U,
+            V.map(np.zeros_like), np.ones(rank, dtype=dtype), reg, BLOCK_FACTOR_OPS)
+        sweep = state.sweep
+        finalize = lambda U, V: state.final_factors()  # noqa: E731 - step 5 of Alg. 3.1
+    else:
+        def sweep(it, U, V):
+            # the residual of (U_new, V) equals the transferred pair's up to rounding: computing
+            # it inside the row half-step saves one more fetch of V
+            return alternate(col_solver.solve,
+                             lambda V, U: row_solver.solve(V, U, residual=True), U, V, reg,
+                             BLOCK_FACTOR_OPS)
 
-    def residual_sq(U, V):  # pragma: no cover - every sweep returns its residual
-        raise AssertionError("the distributed sweep always computes its residual")
+    def residual_sq(U, V):
+        c = omega.client
+        return sum(gather_or_raise(c, [
+            c.submit(_residual_sq_block, blk, u, *V.blocks, pure=False)
+            for blk, u in zip(omega.row_blocks, U.blocks)]))
 
+    altmin_family = method != "softimpute_als"
     result = run_sweeps(
         sweep, residual_sq, U, V, result, label=f"complete_matrix_distributed({method})",
         maxiter=maxiter, tol=tol, tol_eff=tol_eff, rtol=rtol, values_norm=values_norm,
-        patience=patience, stall_window=stall_window if reg == 0 else None,
-        orthonormal_U=reg == 0, validation=validation, reference=reference, callback=callback,
-        verbose=verbose, ops=BLOCK_FACTOR_OPS)
+        patience=patience, stall_window=stall_window if altmin_family and reg == 0 else None,
+        orthonormal_U=(reg == 0) if altmin_family else None, validation=validation,
+        reference=reference, callback=callback, verbose=verbose, finalize=finalize,
+        ops=BLOCK_FACTOR_OPS)
     return _deliver(result, gather)
 
 

@@ -17,6 +17,7 @@ import operator
 
 import numpy as np
 
+from .._backend import get_backend
 from ..completion._factor_ops import ArrayFactors
 from ..linalg import qr as sign_fixed_qr
 from ..linalg import subspace_distance
@@ -174,6 +175,13 @@ class BlockFactorOps(ArrayFactors):
         Q = F.like([c.submit(_apply_q, qr_, Q2[int(a):int(b)], pure=False)
                     for qr_, a, b in zip(local, offsets[:-1], offsets[1:])])
         return Q, R
+
+    @staticmethod
+    def svd(F):
+        """TSQR, then the SVD of the ``k x k`` R: ``F = (Q W) diag(s) Zh``."""
+        Q, R = BlockFactorOps.qr(F)
+        W, s, Zh = get_backend(R).linalg.svd(R)
+        return BlockFactorOps.times(Q, W), s, Zh
 
     @staticmethod
     def max_row_norm(F):
