@@ -279,7 +279,9 @@ def _sec_device(rows, dev):
     row = {"section": "device", **{k: v for k, v in _INFO.items() if k != "backend"}}
     # numba-cuda smoke kernel (the sampled kernels need it)
     try:
-        from numba import cuda
+        from lowrank_la.sampled._kernels._numba_cuda import import_cuda
+
+        cuda = import_cuda()
 
         @cuda.jit
         def _axpy(a, x, y):

@@ -313,11 +313,22 @@ class _CupyLinalg(_GenericLinalg):
         return cupyx.scipy.linalg.solve_triangular(A, B, lower=lower)
 
     def spd_solve(self, A, B):  # pragma: no cover - needs a GPU
+        import cupyx
         from cupyx import lapack
 
-        if A.ndim >= 2:
-            # batched potrf/potrs (cuSOLVER); posv overwrites its inputs, hence the copies
-            return lapack.posv(A.copy(), B.copy())
+        if A.ndim == 2:
+            # one system: cuSOLVER's status (a scalar) is checked, as LAPACK's is on the CPU
+            with cupyx.errstate(linalg="raise"):
+                return lapack.posv(A.copy(), B.copy())  # posv overwrites its inputs
+        if A.ndim > 2:
+            # batched potrf/potrs; reading back one status per system would copy the batch's
+            # size to the host every call: a failed factorization shows up as non-finite values
+            # instead, checked with one scalar
+            X = lapack.posv(A.copy(), B.copy())
+            if not bool(self.xp.all(self.xp.isfinite(X))):
+                raise np.linalg.LinAlgError("spd_solve: a matrix of the batch is not positive "
+                                            "definite (non-finite solution)")
+            return X
         return super().spd_solve(A, B)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat
+
 from .._backend import Backend, get_backend
 from .._validation import check_finite, check_matrix
 
@@ -41,9 +43,7 @@ def _is_cupyx_sparse(A) -> bool:  # pragma: no cover - needs a GPU
 
 def as_operator(A, name: str = "A") -> MatrixOperator:
     """Wrap ``A`` as a :class:`MatrixOperator`, validating it first."""
-    if hasattr(A, "__array_namespace__") or (
-        hasattr(A, "shape") and hasattr(A, "dtype") and type(A).__module__ in ("numpy", "torch")
-    ):
+    if hasattr(A, "__array_namespace__") or array_api_compat.is_array_api_obj(A):
         check_matrix(A, name, dtype_kind="numeric")
         bk = get_backend(A)
         dtype = bk.float_dtype(A)

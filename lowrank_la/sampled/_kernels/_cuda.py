@@ -21,7 +21,10 @@ from __future__ import annotations
 import math
 
 import array_api_compat
-from numba import cuda
+
+from ._numba_cuda import import_cuda
+
+cuda = import_cuda()
 
 __all__ = ["sddmm", "sddmm_residual", "spmm", "rowwise_gram", "rowwise_lstsq", "rowwise_cg"]
 
