@@ -191,7 +191,7 @@ def _err(exc: BaseException) -> str:
 _CHECKPOINT: dict = {}
 
 
-def _section(rows, name, fn, *args):
+def _run_section(rows, name, fn, *args):
     """Run one section; on failure add a row with the error text instead of dying.
 
     The rows so far are written to the results files after every section, so a run killed by a
@@ -756,7 +756,13 @@ def result_name(quick: bool) -> str:
     """``gpu-<device-slug>`` (plus ``-quick`` / ``-full``)."""
     dev = _INFO.get("device") or "unknown"
     slug = re.sub(r"[^a-z0-9]+", "-", dev.lower()).strip("-") or "unknown"
-    return f"gpu-{slug}" + ("-quick" if quick else "-full" if _full() else "")
+    only = "".join(f"-{x}" for x in _only_sections())
+    return f"gpu-{slug}" + ("-quick" if quick else "-full" if _full() else "") + only
+
+
+def _only_sections():
+    """``BENCH_GPU_SECTIONS=sampled,completion`` reruns some sections (file named after them)."""
+    return [x for x in os.environ.get("BENCH_GPU_SECTIONS", "").split(",") if x]
 
 
 def run(quick: bool = False):
@@ -774,7 +780,13 @@ def run(quick: bool = False):
     full = _full()
     toy = quick or dev.fake
     rows: list[dict] = []
+    only = _only_sections()
     _CHECKPOINT.update(name=result_name(quick), notes=__doc__.split("\n\n", 1)[1].strip())
+
+    def _section(rows, title, *args):
+        if not only or title in only or title in ("device", "copy bandwidth"):
+            _run_section(rows, title, *args)
+
     _section(rows, "device", _sec_device, dev)
     _section(rows, "copy bandwidth", _sec_copy, dev)
     if toy:

@@ -58,8 +58,25 @@ def check(dtype, k, seed):
     print(f"ok {dtype.__name__} k={k}")
 
 
+def check_cg_tiles(seed):
+    """Rows longer than one 32-entry tile and k > 32 (two columns per thread) in the CG kernel."""
+    rng = np.random.default_rng(seed)
+    m, n, k = 3, 75, 40
+    mask = rng.random((m, n)) < 0.9  # ~67 entries a row: three tiles, the last one partial
+    M = rng.standard_normal((m, n))
+    om = ObservedEntries.from_dense(M, mask)
+    V = rng.standard_normal((n, k))
+    X0 = rng.standard_normal((m, k))
+    lam = np.array([0.5, 1.0, 2.0])
+    args = (om.rows, om.indptr, om.cols, V, om.values, lam, X0, 6, 0.0)
+    for g, w in zip(_cuda.rowwise_cg(*args), _generic.rowwise_cg(*args)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-9, atol=1e-11)
+    print("ok tiles k=40")
+
+
 if __name__ == "__main__":
     check(np.float64, 3, 0)
     check(np.float32, 2, 1)
     check(np.float64, 1, 2)
+    check_cg_tiles(3)
     sys.stdout.flush()
