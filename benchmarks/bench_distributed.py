@@ -137,8 +137,10 @@ def run(quick: bool):
     rows += tall_rows(40_000 if quick else 400_000)
     notes = ("Median seconds per sweep (sweeps 2-4) with the Numba kernels compiled first; "
              "in-memory uses Numba's threads on both cores.  'ratio' > 1 is the cost of the "
-             "distributed path on one machine (scheduling, scattering the fixed factor each "
-             "half-step, gathering the updated one, per-block solver set-up).  Weak scaling on "
-             "one 2-core machine shared with other jobs is only indicative (the committed full run had "
-             "other benchmarks running beside it, load average 6-8: +-50 % noise).")
+             "distributed path on one machine: scheduling (a few round trips per half-step: "
+             "block solves, TSQR, incoherence, finiteness checks), the workers fetching the "
+             "other factor's blocks from each other, and per-block solver set-up.  Both factors "
+             "stay on the workers.  Weak scaling on one 2-core machine is only indicative.  The "
+             "committed run had the machine to itself: check the load average (`uptime`) "
+             "before comparing runs.")
     return rows, notes

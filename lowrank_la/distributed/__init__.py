@@ -13,8 +13,9 @@ that schedules work takes ``client=`` (a ``distributed.Client`` connected to any
   only the drawn rows).
 - :class:`DaskObservedEntries`: Ω blocked by row ranges and by column ranges, each block an
   :class:`~lowrank_la.sampled.ObservedEntries` held by a worker, and
-  :func:`complete_matrix_distributed` (``altmin``/``robust_altmin`` with the single-machine
-  per-row kernels, equal to :func:`lowrank_la.completion.complete_matrix` to rounding).
+  :func:`complete_matrix_distributed` (``altmin``/``robust_altmin``/``softimpute_als``, rating
+  biases, validation; the single-machine per-row kernels on each block and both factors kept on
+  the workers; equal to :func:`lowrank_la.completion.complete_matrix` to rounding).
 - :func:`mode_grams` and :func:`select_core_shape`: Tucker core-shape selection for a chunked
   tensor from blockwise Gram matrices of its mode unfoldings.
 """
