@@ -378,7 +378,8 @@ def rowwise_cg(omega, V, x0=None, *, lam=0.0, maxiter=2, rtol=None, impl=None):
     Returns
     -------
     Result
-        ``X`` (m, k); ``residual_norms`` (m,), each row's ``||b_i - G_i x_i||``; ``steps`` (m,);
+        ``X`` (m, k); ``residual_norms`` (m,), each row's ``||b_i - G_i x_i||``; ``rhs_norms``
+        (m,), each row's ``||b_i||`` (``b_i = Σ_j M_ij v_j``, for relative residuals); ``steps`` (m,);
         ``nit`` (most steps any row took); ``success``/``status``/``message`` (with ``rtol``: all
         rows converged; without: always True); ``history`` (empty: rows iterate independently).
         Rows without entries get zeros.
@@ -419,15 +420,14 @@ def rowwise_cg(omega, V, x0=None, *, lam=0.0, maxiter=2, rtol=None, impl=None):
         check_array(x0, "x0", ndim=2, shape=(m, k), dtype_kind="numeric")
         check_same_backend(("omega", omega.rows), ("x0", x0))
         x0 = xp.astype(x0, dtype, copy=False)
-    X, resnorm, steps = bk.kernel("rowwise_cg", impl)(
+    X, resnorm, steps, bnorm = bk.kernel("rowwise_cg", impl)(
         omega.rows, omega.indptr, omega.cols, V, values, lam, x0, maxiter, tol)
     nit = int(bk.to_host(xp.max(steps))) if m else 0
     if rtol is None:
         success, status, message = True, 0, f"fixed budget of {maxiter} CG steps per row"
     else:
-        bnorm = xp.linalg.vector_norm(spmm(omega, V, impl=impl), axis=1)
-        # the kernels stop a row at ||r||^2 <= rtol^2 ||b||^2; b is recomputed here in another
-        # summation order, hence the rounding slack
+        # the kernels stop a row at ||r||^2 <= rtol^2 ||b||^2 (squares, and ||b|| rounded to
+        # the data's dtype here): a little rounding slack
         slack = 1 + 64 * float(xp.finfo(dtype).eps)
         n_bad = int(bk.to_host(xp.sum(xp.astype(resnorm > tol * bnorm * slack, xp.int64))))
         success = n_bad == 0
@@ -438,5 +438,5 @@ def rowwise_cg(omega, V, x0=None, *, lam=0.0, maxiter=2, rtol=None, impl=None):
             warn_not_converged(f"rowwise_cg: {message}")
     from .._result import History
 
-    return Result(X=X, residual_norms=resnorm, steps=steps, nit=nit, success=success,
-                  status=status, message=message, history=History())
+    return Result(X=X, residual_norms=resnorm, rhs_norms=bnorm, steps=steps, nit=nit,
+                  success=success, status=status, message=message, history=History())

@@ -101,6 +101,10 @@ def test_impls_match_oracle(rng, impl, dtype):
     np.testing.assert_allclose(a.residual_norms, b.residual_norms, **ctol)
     np.testing.assert_array_equal(a.steps, b.steps)
     assert a.X.dtype == dtype and a.nit == 2
+    # ||b_i|| from the CG pass equals the row norms of the SpMM P_Ω(M) V computed separately
+    for res in (a, b):
+        np.testing.assert_allclose(res.rhs_norms, np.linalg.norm(spmm(om, V, impl="generic"),
+                                                                 axis=1), **ctol)
     np.testing.assert_allclose(rowwise_lstsq(om, V, lam=0.1, impl=impl),
                                rowwise_lstsq(om, V, lam=0.1, impl="generic"), **ctol)
 

@@ -262,7 +262,8 @@ def _apply_gram(lo, hi, cols, V, lam, P, Q, zero):
 
 
 @nb.njit(inline="always")
-def _cg_row(lo, hi, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps, i, x, r, P, Q):
+def _cg_row(lo, hi, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps, bnorm, i, x, r,
+            P, Q):
     """Warm-started CG on row i's ridge normal equations (scratch vectors x, r, P, Q)."""
     k = V.shape[1]
     steps[i] = 0
@@ -286,6 +287,7 @@ def _cg_row(lo, hi, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps, 
             P[a] += mv * V[j, a]
     for a in range(k):
         bb += P[a] * P[a]
+    bnorm[i] = np.sqrt(bb)
     thresh = rtol * rtol * bb
     rr = 0.0
     for a in range(k):
@@ -317,7 +319,7 @@ def _cg_row(lo, hi, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps, 
 
 
 @nb.njit(**_JIT)
-def _cg(indptr, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps):
+def _cg(indptr, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps, bnorm):
     m = indptr.shape[0] - 1
     k = V.shape[1]
     for ch in nb.prange((m + _CHUNK - 1) // _CHUNK):
@@ -332,9 +334,10 @@ def _cg(indptr, cols, V, values, lam, X0, maxiter, rtol, X, resnorm, steps):
                 for a in range(k):
                     X[i, a] = 0.0
                 resnorm[i] = 0.0
+                bnorm[i] = 0.0
                 continue
-            _cg_row(lo, hi, cols, V, values, lam[i], X0, maxiter, rtol, X, resnorm, steps, i,
-                    x, r, P, Q)
+            _cg_row(lo, hi, cols, V, values, lam[i], X0, maxiter, rtol, X, resnorm, steps,
+                    bnorm, i, x, r, P, Q)
 
 
 def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
@@ -343,6 +346,7 @@ def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
     X = np.empty((m, k), dtype=dtype)
     resnorm = np.empty(m, dtype=dtype)
     steps = np.empty(m, dtype=np.int64)
+    bnorm = np.empty(m, dtype=dtype)
     _cg(indptr, cols, _c(V), _c(values, dtype), _lam(lam, m), _c(X0, dtype), int(maxiter),
-        float(rtol), X, resnorm, steps)
-    return X, resnorm, steps
+        float(rtol), X, resnorm, steps, bnorm)
+    return X, resnorm, steps, bnorm

@@ -169,7 +169,7 @@ def rowwise_lstsq(rows, indptr, cols, V, values, lam):
 
 
 @cuda.jit
-def _cg_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, R, P, Q, resnorm, steps):
+def _cg_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, R, P, Q, resnorm, steps, bnorm):
     i = cuda.grid(1)
     if i >= X.shape[0]:
         return
@@ -180,6 +180,7 @@ def _cg_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, R, P, Q, resnorm,
         for a in range(k):
             X[i, a] = 0.0
         resnorm[i] = 0.0
+        bnorm[i] = 0.0
         return
     for a in range(k):
         R[i, a] = -lam[i] * X[i, a]
@@ -199,6 +200,7 @@ def _cg_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, R, P, Q, resnorm,
         bb += P[i, a] * P[i, a]
         P[i, a] = R[i, a]
         rr += R[i, a] * R[i, a]
+    bnorm[i] = math.sqrt(bb)
     thresh = rtol * rtol * bb
     for _ in range(maxiter):
         if not rr > thresh:
@@ -273,7 +275,7 @@ def _apply_normal(indptr, cols, V, lo, hi, vec, out, t_buf, k, tid):
 
 
 @cuda.jit
-def _cg_tiled_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, resnorm, steps):
+def _cg_tiled_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, resnorm, steps, bnorm):
     i = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     k = V.shape[1]
@@ -291,6 +293,7 @@ def _cg_tiled_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, resnorm, st
         if tid == 0:
             resnorm[i] = 0.0
             steps[i] = 0
+            bnorm[i] = 0.0
         return
     for a in range(tid, k, _CG_TILE):
         x[a] = X[i, a]
@@ -365,24 +368,26 @@ def _cg_tiled_kernel(indptr, cols, V, values, lam, maxiter, rtol, X, resnorm, st
     if tid == 0:
         resnorm[i] = math.sqrt(rr)
         steps[i] = nit
+        bnorm[i] = math.sqrt(bb)
 
 
 def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
     xp = _xp(V)
     m, k = indptr.shape[0] - 1, V.shape[1]
     X = xp.asarray(X0, dtype=V.dtype, copy=True)
+    bnorm = xp.empty(m, dtype=V.dtype)
     if k <= _CG_KMAX:
         resnorm = xp.empty(m, dtype=V.dtype)
         steps = xp.empty(m, dtype=xp.int64)
         if m:
             _cg_tiled_kernel[m, _CG_TILE](indptr, cols, V, values, _lam(xp, lam, m, V.dtype),
-                                          int(maxiter), float(rtol), X, resnorm, steps)
-        return X, resnorm, steps
+                                          int(maxiter), float(rtol), X, resnorm, steps, bnorm)
+        return X, resnorm, steps, bnorm
     R, P, Q = (xp.empty((m, k), dtype=V.dtype) for _ in range(3))
     resnorm = xp.empty(m, dtype=V.dtype)
     steps = xp.empty(m, dtype=xp.int64)
     if m:
         _cg_kernel[_blocks(m), _THREADS](indptr, cols, V, values, _lam(xp, lam, m, V.dtype),
                                          int(maxiter),
-                                         float(rtol), X, R, P, Q, resnorm, steps)
-    return X, resnorm, steps
+                                         float(rtol), X, R, P, Q, resnorm, steps, bnorm)
+    return X, resnorm, steps, bnorm

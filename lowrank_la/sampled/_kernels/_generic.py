@@ -126,7 +126,8 @@ def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
     R = b - apply_gram(X)
     P = R
     rr = xp.sum(R * R, axis=1)
-    thresh = (rtol * rtol) * xp.sum(b * b, axis=1)
+    bb = xp.sum(b * b, axis=1)
+    thresh = (rtol * rtol) * bb
     steps = xp.zeros(rr.shape[0], dtype=xp.int64, device=bk.device)
     for _ in range(maxiter):
         active = (rr > thresh) & ~empty
@@ -143,4 +144,4 @@ def rowwise_cg(rows, indptr, cols, V, values, lam, X0, maxiter, rtol):
         P = R + beta[:, None] * P
         rr = xp.where(ok, rr_new, rr)
         steps = steps + xp.astype(ok, xp.int64)
-    return X, xp.sqrt(rr), steps
+    return X, xp.sqrt(rr), steps, xp.sqrt(bb)
