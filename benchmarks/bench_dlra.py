@@ -23,18 +23,24 @@ import scipy.sparse
 import scipy.sparse.linalg as spla
 
 
-def _problem(N, rng):
-    from lowrank_la.dlra import LinearMatrixODE
-
-    L = scipy.sparse.diags([np.ones(N - 1), -2 * np.ones(N), np.ones(N - 1)], [-1, 0, 1],
-                           format="csr")
+def source_and_start(N, rng):
+    """The heat equation's low-rank source ``P Qᵀ`` (rank 20, decaying) and a rank-10 start."""
     k = 20
     P = np.linalg.qr(rng.standard_normal((N, k)))[0] * 2.0 ** -np.arange(k)
     Q = np.linalg.qr(rng.standard_normal((N, k)))[0]
     U0 = np.linalg.qr(rng.standard_normal((N, 10)))[0]
     V0 = np.linalg.qr(rng.standard_normal((N, 10)))[0]
     S0 = np.diag(2.0 ** -np.arange(10))
-    return LinearMatrixODE([(L, None), (None, L)], source=(P, Q)), L, P, Q, (U0, S0, V0)
+    return P, Q, (U0, S0, V0)
+
+
+def _problem(N, rng):
+    from lowrank_la.dlra import LinearMatrixODE
+
+    L = scipy.sparse.diags([np.ones(N - 1), -2 * np.ones(N), np.ones(N - 1)], [-1, 0, 1],
+                           format="csr")
+    P, Q, Y0 = source_and_start(N, rng)
+    return LinearMatrixODE([(L, None), (None, L)], source=(P, Q)), L, P, Q, Y0
 
 
 def _full(L, P, Q, Y0, T):

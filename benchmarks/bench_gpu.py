@@ -651,16 +651,13 @@ def _sec_sensing(rows, dev, sizes, iters_gpu, iters_cpu):
 def _dlra_problem(N, rng, to):
     from lowrank_la.dlra import LinearMatrixODE
 
+    from .bench_dlra import source_and_start  # the same problem as the CPU benchmark
+
     L = np.diag(-2.0 * np.ones(N)) + np.diag(np.ones(N - 1), 1) + np.diag(np.ones(N - 1), -1)
-    k = 20
-    P = np.linalg.qr(rng.standard_normal((N, k)))[0] * 2.0 ** -np.arange(k)
-    Q = np.linalg.qr(rng.standard_normal((N, k)))[0]
-    U0 = np.linalg.qr(rng.standard_normal((N, 10)))[0]
-    V0 = np.linalg.qr(rng.standard_normal((N, 10)))[0]
-    S0 = np.diag(2.0 ** -np.arange(10))
+    P, Q, Y0 = source_and_start(N, rng)
     Ld = to(L)
-    return LinearMatrixODE([(Ld, None), (None, Ld)], source=(to(P), to(Q))), (to(U0), to(S0),
-                                                                                to(V0))
+    return (LinearMatrixODE([(Ld, None), (None, Ld)], source=(to(P), to(Q))),
+            tuple(to(Y) for Y in Y0))
 
 
 def _sec_dlra(rows, dev, sizes):
