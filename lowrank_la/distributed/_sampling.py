@@ -12,13 +12,13 @@ then inside its block, and fetches only the drawn rows.
 from __future__ import annotations
 
 import logging
-import time
 
+import array_api_compat
 import numpy as np
 
-from .._result import History, Result, warn_not_converged
 from .._validation import check_int, check_nonnegative, check_rng
 from ..sampling import RowSample
+from ..sampling._lewis import lewis_iteration
 from ._client import check_tall, require_dask
 
 __all__ = ["leverage_scores", "lewis_weights", "sample_rows"]
@@ -142,45 +142,18 @@ def lewis_weights(A, p, *, tol=None, maxiter=200, verbose=False):
     if tol is None:
         tol = 1e-5 if A.dtype == np.float32 else 1e-10
     tol = check_nonnegative(tol, "tol")
-    da = require_dask()
+    require_dask()
     import dask
 
-    t0 = time.perf_counter()
-    history = History()
-    w = _scores_from_tsqr(A).persist()
-    alpha, a = 0.5 - 1.0 / p, 4.0 / (p + 2.0)
-    tiny = float(np.finfo(A.dtype).tiny)
-    status, nit, max_step = (0, 0, 0.0) if p == 2.0 else (1, 0, float("inf"))
-    for it in range(maxiter if p != 2.0 else 0):
-        positive = w > 0
-        safe_w = da.where(positive, da.maximum(w, tiny), 1.0)
-        t = _scores_from_tsqr(A * da.where(positive, safe_w**alpha, 0.0)[:, None])
-        step = da.where(positive, (p / 2.0) * (da.log(da.maximum(t, tiny)) - da.log(safe_w)),
-                        0.0)
-        significant = w >= 1e-8 * w.max()
-        w_new = da.where(positive, da.exp(da.log(safe_w) + a * step), 0.0)
-        w_new, max_step = dask.persist(w_new, da.max(da.where(significant, da.abs(step), 0.0)))
-        max_step = float(max_step.compute())
-        w, nit = w_new, it + 1
-        history.record(max_step=max_step, time=time.perf_counter() - t0)
-        if verbose:
-            logger.info("distributed lewis_weights p=%g iteration %d: max step %.3e", p, nit,
-                        max_step)
-        if not np.isfinite(max_step):
-            status = 2
-            break
-        if max_step <= tol:
-            status = 0
-            break
-    if status == 0:
-        message = f"converged: max step {max_step:.2e} <= tol {tol:.1e} after {nit} iterations"
-    elif status == 2:
-        message = f"iteration produced non-finite weights after {nit} iterations"
-    else:
-        message = f"maxiter={maxiter} reached with max step {max_step:.2e} > tol {tol:.1e}"
-        warn_not_converged("distributed lewis_weights: " + message)
-    return Result(weights=w, success=status == 0, status=status, message=message, nit=nit,
-                  history=history, p=p)
+    def realize(w_new, max_step):
+        w_new, max_step = dask.persist(w_new, max_step)
+        return w_new, float(max_step.compute())
+
+    return lewis_iteration(lambda f: _scores_from_tsqr(A * f[:, None]),
+                           _scores_from_tsqr(A).persist(), p=p, a=4.0 / (p + 2.0),
+                           maxiter=maxiter, tol=tol, xp=array_api_compat.array_namespace(A),
+                           tiny=float(np.finfo(A.dtype).tiny), realize=realize,
+                           label="distributed lewis_weights", verbose=verbose)
 
 
 def _locate(block_scores, u_local):

@@ -12,7 +12,7 @@ from .._validation import check_int, check_nonnegative, check_option, check_rng
 from ._input import check_p, prepare_matrix
 from ._leverage import _check_sketch_args, _leverage
 
-__all__ = ["lewis_weights"]
+__all__ = ["lewis_weights", "lewis_iteration"]
 
 logger = logging.getLogger("lowrank_la")
 
@@ -24,6 +24,74 @@ def scale_rows(bk, A, f, sparse: bool):
 
         return scipy.sparse.csr_array(A.multiply(np.asarray(f)[:, None]))
     return A * f[:, None]
+
+
+def lewis_iteration(scaled_leverage, w, *, p, a, maxiter, tol, xp, tiny, realize=None,
+                    label="lewis_weights", verbose=False):
+    """The log-space Lewis-weight iteration, shared by the in-memory and the Dask routines.
+
+    ``log w += a (p/2) log(t(diag(w^{1/2-1/p}) A) / w)`` from the leverage scores ``w`` of ``A``,
+    over the rows with ``w > 0`` (zero rows keep weight 0); ``a = 1`` is Cohen-Peng's fixed
+    point, ``a = 4 / (p + 2)`` the damped step.
+
+    Parameters
+    ----------
+    scaled_leverage : callable
+        ``f -> t(diag(f) A)``, the leverage scores of the reweighted matrix.
+    w : array
+        The leverage scores of ``A`` (the start).
+    xp : namespace
+        Of ``w`` (NumPy, CuPy, torch, dask, ...).
+    tiny : float
+        The smallest positive normal number of the dtype (guards the logarithms).
+    realize : callable, optional
+        ``(w_new, max_step) -> (w_new, float)``: evaluates lazy arrays (Dask persists ``w_new``);
+        default ``float(max_step)``.
+    label : str
+        Names the routine in the log and the warning.
+
+    Returns
+    -------
+    Result
+        ``weights``, ``success``, ``status`` (0 converged, 1 maxiter, 2 non-finite), ``message``,
+        ``nit``, ``history`` (``max_step``, ``time``), ``p``.
+    """
+    realize = realize or (lambda w_new, step: (w_new, float(step)))
+    t0 = time.perf_counter()
+    history = History()
+    positive = w > 0
+    alpha = 0.5 - 1.0 / p
+    zero = xp.zeros_like(w)
+    status, nit, max_step = (0, 0, 0.0) if p == 2.0 else (1, 0, float("inf"))
+    for it in range(maxiter if p != 2.0 else 0):
+        safe_w = xp.where(positive, xp.maximum(w, zero + tiny), zero + 1.0)
+        t = scaled_leverage(xp.where(positive, safe_w**alpha, zero))
+        step = xp.where(positive,
+                        (p / 2.0) * (xp.log(xp.maximum(t, zero + tiny)) - xp.log(safe_w)), zero)
+        significant = w >= 1e-8 * xp.max(w)
+        w_new = xp.where(positive, xp.exp(xp.log(safe_w) + a * step), zero)
+        w, max_step = realize(w_new, xp.max(xp.where(significant, xp.abs(step), zero)))
+        nit = it + 1
+        history.record(max_step=max_step, time=time.perf_counter() - t0)
+        if verbose:
+            logger.info("%s p=%g iteration %d: max step %.3e", label, p, nit, max_step)
+        if not np.isfinite(max_step):
+            status = 2
+            break
+        if max_step <= tol:
+            status = 0
+            break
+    success = status == 0
+    if success:
+        message = f"converged: max step {max_step:.2e} <= tol {tol:.1e} after {nit} iterations"
+    elif status == 2:
+        message = f"iteration produced non-finite weights after {nit} iterations"
+    else:
+        message = f"maxiter={maxiter} reached with max step {max_step:.2e} > tol {tol:.1e}"
+    if not success:
+        warn_not_converged(f"{label}: {message}", stacklevel=4)
+    return Result(weights=w, success=success, status=status, message=message, nit=nit,
+                  history=history, p=p)
 
 
 def lewis_weights(A, p, *, method="damped", leverage="exact", tol=None, maxiter=200, rng=None,
@@ -126,45 +194,7 @@ def lewis_weights(A, p, *, method="damped", leverage="exact", tol=None, maxiter=
         return _leverage(bk, M, sparse, leverage, rng=np.random.default_rng(seed),
                          sketch_size=sketch_size, sketch_kind="countsketch", jl_dim=None)
 
-    t0 = time.perf_counter()
-    history = History()
-    w = lev(A)
-    positive = w > 0
-    alpha = 0.5 - 1.0 / p
-    a = 1.0 if method == "fixed_point" else 4.0 / (p + 2.0)
     tiny = float(np.finfo(np.float32 if A.dtype == xp.float32 else np.float64).tiny)
-    zero = xp.zeros_like(w)
-    status, nit, max_step = 1, 0, float("inf")
-    if p == 2.0:
-        status, max_step = 0, 0.0
-    else:
-        for it in range(maxiter):
-            safe_w = xp.where(positive, xp.maximum(w, zero + tiny), zero + 1.0)
-            f = xp.where(positive, safe_w**alpha, zero)
-            t = lev(scale_rows(bk, A, f, sparse))
-            step = (p / 2.0) * (xp.log(xp.maximum(t, zero + tiny)) - xp.log(safe_w))
-            step = xp.where(positive, step, zero)
-            significant = w >= 1e-8 * xp.max(w)
-            max_step = float(xp.max(xp.where(significant, xp.abs(step), zero)))
-            w = xp.where(positive, xp.exp(xp.log(safe_w) + a * step), zero)
-            nit = it + 1
-            history.record(max_step=max_step, time=time.perf_counter() - t0)
-            if verbose:
-                logger.info("lewis_weights p=%g iteration %d: max step %.3e", p, nit, max_step)
-            if not np.isfinite(max_step):
-                status = 2
-                break
-            if max_step <= tol:
-                status = 0
-                break
-    success = status == 0
-    if success:
-        message = f"converged: max step {max_step:.2e} <= tol {tol:.1e} after {nit} iterations"
-    elif status == 2:
-        message = f"iteration produced non-finite weights after {nit} iterations"
-    else:
-        message = f"maxiter={maxiter} reached with max step {max_step:.2e} > tol {tol:.1e}"
-    if not success:
-        warn_not_converged("lewis_weights: " + message)
-    return Result(weights=w, success=success, status=status, message=message, nit=nit,
-                  history=history, p=p)
+    return lewis_iteration(lambda f: lev(scale_rows(bk, A, f, sparse)), lev(A), p=p,
+                           a=1.0 if method == "fixed_point" else 4.0 / (p + 2.0),
+                           maxiter=maxiter, tol=tol, xp=xp, tiny=tiny, verbose=verbose)
