@@ -58,3 +58,21 @@ def test_gather_false_returns_dask_arrays(client):
     np.testing.assert_array_equal(kept.V.compute(), on_client.V)
     with pytest.raises(TypeError, match="gather"):
         complete_matrix_distributed(d, 2, gather="yes")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tsqr_equals_householder_for_any_blocking(client, seed):
+    # random cut points, including blocks of a single row and blocks shorter than k
+    rng = np.random.default_rng(seed)
+    m, k = 37, 5
+    cuts = np.sort(rng.choice(np.arange(1, m), size=rng.integers(1, 8), replace=False))
+    edges = np.concatenate([[0], cuts, [m]])
+    F = rng.standard_normal((m, k)) * np.logspace(0, -6, k)  # ill-conditioned columns
+    Q, R = BLOCK_FACTOR_OPS.qr(BlockFactor.scatter(client, F, edges))
+    Qm, Rm = ARRAY_FACTORS.qr(F)
+    np.testing.assert_allclose(R, Rm, atol=1e-12 * np.abs(Rm).max())
+    np.testing.assert_allclose(Q.gather(), Qm, atol=1e-9)
+    np.testing.assert_allclose(Q.gather().T @ Q.gather(), np.eye(k), atol=1e-12)
+    W, s, Zh = BLOCK_FACTOR_OPS.svd(BlockFactor.scatter(client, F, edges))
+    np.testing.assert_allclose(s, np.linalg.svd(F, compute_uv=False), rtol=1e-9)
+    np.testing.assert_allclose((W.gather() * s) @ Zh, F, atol=1e-12)
