@@ -41,6 +41,10 @@ logger = logging.getLogger("lowrank_la")
 _METHODS = ("robust_altmin", "altmin", "softimpute_als")
 
 
+def _whole(parts):
+    """The factor from its blocks (fetched by Dask onto this worker)."""
+    return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
 
 def _solve_block(block, X0, method, lam, count_scaled, inner_steps, inner_rtol, heavy, seed,
                  residual, *F_parts):
@@ -51,7 +55,7 @@ def _solve_block(block, X0, method, lam, count_scaled, inner_steps, inner_rtol, 
     (ALS-WR), computed from the block's own rows as the single-machine solver does globally.
     """
     om = block.entries
-    F = np.concatenate(F_parts, axis=0) if len(F_parts) > 1 else F_parts[0]
+    F = _whole(F_parts)
     reg, floor = lam
     if count_scaled and reg > 0:
         lam = np.asarray(reg * np.asarray(om.row_counts()).astype(float) + floor, dtype=F.dtype)
@@ -72,13 +76,12 @@ def _spmm_block(block, X):
 
 def _residual_sq_block(block, U, *V_parts):
     with KERNEL_LOCK:
-        return float(sampled_residual(block.entries, U, np.concatenate(V_parts, axis=0))[1])
+        return float(sampled_residual(block.entries, U, _whole(V_parts))[1])
 
 
 def _filled_block(block, F_own, D, scale, *F_other_parts):
     with KERNEL_LOCK:
-        return filled_product(block.entries, F_own, np.concatenate(F_other_parts, axis=0), D,
-                              scale)
+        return filled_product(block.entries, F_own, _whole(F_other_parts), D, scale)
 
 
 class _BlockProducts:
@@ -118,7 +121,7 @@ class _BlockOperator:
 
 
 class _HalfStep:
-    """The solver of one side (rows or columns): blocks, edges, ridge and heavy threshold."""
+    """The solver of one side (rows or columns): its blocks of Ω, ridge and heavy threshold."""
 
     def __init__(self, omega, blocks, method, lam, count_scaled, inner_steps, inner_rtol, heavy,
                  seed):
