@@ -139,6 +139,13 @@ class HalfStepSolver:
         self.heavy_rows = np.flatnonzero(counts >= heavy_threshold) if method == "robust_altmin" \
             else np.empty(0, dtype=np.int64)
         self._indptr = bk.to_host(omega.indptr) if self.heavy_rows.size else None
+        # host copies for the heavy-row loop, made once per problem instead of every half-step
+        self._lam_host = bk.to_host(lam) if self.heavy_rows.size and hasattr(lam, "shape") \
+            else None
+        if self.heavy_rows.size:
+            mask = np.zeros(omega.shape[0], dtype=bool)
+            mask[self.heavy_rows] = True
+            self._heavy_mask = bk.from_host(mask)
 
     def solve(self, F, X0):
         """Return ``(X, info)`` with ``info = {"inner_steps": int, "inner_residual": float}``."""
@@ -159,14 +166,9 @@ class HalfStepSolver:
         rel = res.residual_norms / xp.maximum(bnorm, tiny)
         if self.heavy_rows.size:
             X, heavy_rel = self._solve_heavy(F, X)
-            rel = xp.where(self._heavy_mask(bk, X.shape[0]), heavy_rel, rel)
+            rel = xp.where(self._heavy_mask, heavy_rel, rel)
         worst = float(xp.max(rel)) if rel.shape[0] else 0.0
         return X, {"inner_steps": res.nit, "inner_residual": worst}
-
-    def _heavy_mask(self, bk, m):
-        mask = np.zeros(m, dtype=bool)
-        mask[self.heavy_rows] = True
-        return bk.from_host(mask)
 
     def _solve_heavy(self, F, X):
         """Sketch-and-precondition for rows with many entries (Gu et al.; Blendenpik)."""
@@ -175,9 +177,8 @@ class HalfStepSolver:
         k = F.shape[1]
         rel_host = np.zeros(X.shape[0])
         rtol = self.inner_rtol if self.inner_rtol is not None else 1e-6
-        lam_host = bk.to_host(self.lam) if hasattr(self.lam, "shape") else None
         for i in self.heavy_rows:
-            lam_i = float(lam_host[i]) if lam_host is not None else self.lam
+            lam_i = float(self._lam_host[i]) if self._lam_host is not None else self.lam
             eye = math.sqrt(lam_i) * xp.eye(k, dtype=F.dtype, device=bk.device) if lam_i \
                 else None
             lo, hi = int(self._indptr[i]), int(self._indptr[i + 1])

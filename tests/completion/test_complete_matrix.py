@@ -257,3 +257,20 @@ def test_adaptive_inner_steps_rescue_a_too_small_cg_budget():
     assert not fixed.success and fixed.history["error"][-1] > 1e-2
     assert adaptive.success and adaptive.history["error"][-1] < 1e-6
     assert adaptive.history["inner_steps"][0] == 1 and adaptive.history["inner_steps"][-1] == 5
+
+
+def test_heavy_rows_use_sketch_and_precondition():
+    """Rows past ``heavy_row_threshold`` go through sketch_lstsq; the answer must not change."""
+    omega, M = synthetic_completion(150, 90, 3, oversampling=5, rng=1)
+    counts = np.bincount(omega.rows, minlength=150)
+    threshold = int(np.median(counts))  # about half the rows (and columns) are heavy
+    assert 0 < np.sum(counts >= threshold) < 150
+    res = complete_matrix(omega, 3, heavy_row_threshold=threshold, reference=M, rng=0)
+    assert res.success and res.history["error"][-1] < 1e-6
+    # per-row ridge (ALS-WR) through the heavy path: same fixed point as exact altmin
+    kw = dict(reg=1e-3, reg_scaling="count", tol=1e-12, rtol=1e-13, maxiter=300, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        heavy = complete_matrix(omega, 3, heavy_row_threshold=threshold, inner_rtol=1e-12, **kw)
+        exact = complete_matrix(omega, 3, method="altmin", **kw)
+    np.testing.assert_allclose(heavy.U @ heavy.V.T, exact.U @ exact.V.T, atol=1e-6)
