@@ -41,6 +41,13 @@ class _Block:
         state["_entries"] = None  # rebuilt on the receiving worker
         return state
 
+    def __sizeof__(self):
+        # Dask's scheduler sizes data with sys.getsizeof: without the arrays a block looks free
+        # to move, and tasks get placed (or stolen) away from it, shipping and re-sorting Ω
+        arrays = (self.rows, self.cols, self.values)
+        return object.__sizeof__(self) + sum(int(getattr(a, "nbytes", 0)) for a in arrays) \
+            + (self.shape[0] + 1) * 8 * (self._entries is not None)
+
     @property
     def entries(self) -> ObservedEntries:
         if self._entries is None:
