@@ -54,6 +54,16 @@ def _conv_ok(conv):
     return conv.groups == 1 and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
 
 
+def _weight_matrix(module, conv_split):
+    """The matrix a layer's low-rank replacement factors (``out x in`` for a Linear)."""
+    W = module.weight.detach()
+    if type(module) is torch.nn.Linear or conv_split == "channel":
+        return W.reshape(W.shape[0], -1)
+    from ..nn import conv_to_matrix
+
+    return conv_to_matrix(W, "spatial").T
+
+
 def _selected(name, include, exclude):
     if include is not None and not any(fnmatch.fnmatchcase(name, p) for p in include):
         return False
@@ -62,11 +72,11 @@ def _selected(name, include, exclude):
 
 def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
               stable_rank=False, scale=1.0, budget=None, include=None, exclude=None,
-              core=True):
+              core=True, conv_split="channel"):
     """Replace the ``nn.Linear`` and ``nn.Conv2d`` layers of ``model`` by low-rank ones in place.
 
     Every selected ``nn.Linear`` (``nn.Conv2d``: ``groups=1``, zero padding) becomes a
-    :class:`LowRankLinear` (:class:`LowRankConv2d`, channel-wise kernel matrix), the truncated
+    :class:`LowRankLinear` (:class:`LowRankConv2d`, kernel matrix by ``conv_split``), the truncated
     SVD of its weight under the rule; other modules that own parameters are left unchanged and
     listed in ``report.skipped`` with the reason.  All weights are checked before anything changes.
 
@@ -84,6 +94,8 @@ def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
         ``fnmatch`` patterns on the module names (as in ``model.named_modules()``).
     core : bool
         Keep a trainable core (see :class:`LowRankLinear`).
+    conv_split : {"channel", "spatial"}
+        How convolution kernels become matrices (see :class:`LowRankConv2d`).
 
     Returns
     -------
@@ -110,6 +122,9 @@ def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")
+    from .._validation import check_option
+
+    conv_split = check_option(conv_split, "conv_split", ("channel", "spatial"))
     report = CompressionReport()
     todo = []
     for name, module in model.named_modules():
@@ -132,17 +147,18 @@ def compress_(model, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
     if budget is not None and todo:
         from ..nn import allocate_ranks
 
-        mats = [m.weight.detach().reshape(m.weight.shape[0], -1) for _, m in todo]
+        mats = [_weight_matrix(m, conv_split) for _, m in todo]
         budget_ranks = allocate_ranks([torch.linalg.svdvals(M) for M in mats],
                                       [tuple(M.shape) for M in mats], budget)
         ranks = [b if r is None else min(r, b) for r, b in zip(ranks, budget_ranks)]
     new = []
     for (name, module), r in zip(todo, ranks):
-        cls = LowRankLinear if type(module) is torch.nn.Linear else LowRankConv2d
+        kw = {} if type(module) is torch.nn.Linear else {"split": conv_split}
+        cls = LowRankConv2d if kw else LowRankLinear
         if r is not None:
-            r = min(r, module.weight.shape[0], module.weight[0].numel())
+            r = min(r, *_weight_matrix(module, conv_split).shape)
         layer = cls.from_dense(module, rank=r, energy=energy, tail=tail, rtol=rtol, atol=atol,
-                               stable_rank=stable_rank, scale=scale, core=core)
+                               stable_rank=stable_rank, scale=scale, core=core, **kw)
         m, n = layer.out_features, layer.in_features
         new.append((name, layer))
         report.layers.append({

@@ -1,4 +1,4 @@
-"""``LowRankConv2d``: a convolution whose channel-wise reshaped kernel is ``U S V^T``."""
+"""``LowRankConv2d``: a convolution whose reshaped kernel (channel- or spatial-wise) is ``U S V^T``."""
 
 from __future__ import annotations
 
@@ -10,13 +10,22 @@ __all__ = ["LowRankConv2d"]
 
 
 class LowRankConv2d(LowRankLinear):
-    """2-D convolution with kernel ``reshape(U S V^T, (N, C, kh, kw))`` (channel-wise split).
+    """2-D convolution whose kernel, reshaped to a matrix, is ``U S V^T``.
 
-    Runs as a ``kh x kw`` convolution ``C -> r`` with the rows of ``V^T`` as filters (stride,
-    padding and dilation of the original), then a 1x1 convolution ``r -> N`` with ``U S``.
-    Factors, rank changes, state dicts and :class:`DLRT` work as for :class:`LowRankLinear`
-    (the layer is one, on the ``N x (C kh kw)`` matrix; DLRT's activations are the unfolded
-    input patches).  Break-even rank ``N C kh kw / (C kh kw + N)``.
+    ``split="channel"`` (default): the matrix is ``N x (C kh kw)``.  The layer runs as a
+    ``kh x kw`` convolution ``C -> r`` with the rows of ``V^T`` as filters (stride, padding and
+    dilation of the original), then a 1x1 convolution ``r -> N`` with ``U S``.  Break-even rank
+    ``N C kh kw / (C kh kw + N)``.  :class:`DLRT` trains it like a :class:`LowRankLinear`:
+    the layer is one on that matrix, and its activations are the unfolded input patches.
+
+    ``split="spatial"`` (Jaderberg et al.'s scheme, used by TRP): the matrix is
+    ``(N kw) x (C kh)``, the transpose of ``conv_to_matrix(W, "spatial")``.  The layer runs as a
+    ``kh x 1`` convolution ``C -> r`` with the vertical stride, padding and dilation, then a
+    ``1 x kw`` convolution ``r -> N`` with the horizontal ones.  Break-even rank
+    ``N C kh kw / (C kh + N kw)``.  It is not a linear map of the input patches, so DLRT refuses
+    it.
+
+    Factors, rank changes and state dicts work as for :class:`LowRankLinear`.
 
     Parameters
     ----------
@@ -26,6 +35,7 @@ class LowRankConv2d(LowRankLinear):
     stride, padding, dilation : int or tuple of 2 int
     bias : bool
     core : bool
+    split : {"channel", "spatial"}
     device, dtype : optional
 
     References
@@ -43,22 +53,37 @@ class LowRankConv2d(LowRankLinear):
     >>> x = torch.randn(2, 3, 9, 9)
     >>> bool(torch.allclose(low(x), conv(x), atol=1e-5))
     True
+    >>> spatial = LowRankConv2d.from_dense(conv, rank=9, split="spatial")  # full rank: C kh = 9
+    >>> bool(torch.allclose(spatial(x), conv(x), atol=1e-5))
+    True
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, rank, *, stride=1, padding=0,
-                 dilation=1, bias=True, core=True, device=None, dtype=None):
+                 dilation=1, bias=True, core=True, split="channel", device=None, dtype=None):
+        from .._validation import check_option
+
         pair = torch.nn.modules.utils._pair
-        self_kernel = pair(kernel_size)
-        super().__init__(in_channels * self_kernel[0] * self_kernel[1], out_channels, rank,
-                         bias=bias, core=core, device=device, dtype=dtype)
+        kh, kw = pair(kernel_size)
+        self.split = check_option(split, "split", ("channel", "spatial"))
+        if split == "channel":
+            features = (in_channels * kh * kw, out_channels)
+        else:
+            features = (in_channels * kh, out_channels * kw)
+        spatial_bias = bias and split == "spatial"
+        super().__init__(*features, rank, bias=bias and not spatial_bias, core=core,
+                         device=device, dtype=dtype)
+        if spatial_bias:  # one per output channel (LowRankLinear's would have N kw entries)
+            bound = 1.0 / (in_channels * kh * kw) ** 0.5  # nn.Conv2d's default init
+            self.bias = torch.nn.Parameter(torch.empty(out_channels, device=device, dtype=dtype)
+                                           .uniform_(-bound, bound))
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = self_kernel
+        self.kernel_size = (kh, kw)
         self.stride, self.padding, self.dilation = pair(stride), pair(padding), pair(dilation)
 
     @classmethod
     def from_dense(cls, conv, *, rank=None, energy=None, tail=None, rtol=None, atol=None,
-                   stable_rank=False, scale=1.0, core=True):
-        """Truncated SVD of a ``Conv2d``'s channel-wise kernel matrix under a rank rule.
+                   stable_rank=False, scale=1.0, core=True, split="channel"):
+        """Truncated SVD of a ``Conv2d``'s reshaped kernel matrix under a rank rule.
 
         Parameters
         ----------
@@ -67,6 +92,8 @@ class LowRankConv2d(LowRankLinear):
         rank, energy, tail, rtol, atol, stable_rank, scale
             The rule, see :func:`lowrank_la.nn.select_weight_rank`.
         core : bool
+        split : {"channel", "spatial"}
+            Which reshaping (see the class).
 
         Returns
         -------
@@ -90,12 +117,17 @@ class LowRankConv2d(LowRankLinear):
                 and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
             raise TypeError("`conv` must be a torch.nn.Conv2d with groups=1, zero padding "
                             f"mode and numeric padding, got {conv!r}")
-        W = conv_to_matrix(conv.weight.detach(), "channel")
+        from .._validation import check_option
+
+        split = check_option(split, "split", ("channel", "spatial"))
+        W = conv_to_matrix(conv.weight.detach(), split)
+        W = W if split == "channel" else W.T
         F = factorize(W, rank=rank, energy=energy, tail=tail, rtol=rtol, atol=atol,
                       stable_rank=stable_rank, scale=scale)
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, F.rank,
                     stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
-                    bias=conv.bias is not None, core=core, device=W.device, dtype=W.dtype)
+                    bias=conv.bias is not None, core=core, split=split, device=W.device,
+                    dtype=W.dtype)
         with torch.no_grad():
             layer.set_factors(F.U, torch.diag(F.core), F.V)
             if conv.bias is not None:
@@ -109,7 +141,12 @@ class LowRankConv2d(LowRankLinear):
         -------
         torch.Tensor
         """
-        return self.weight().reshape(self.out_channels, self.in_channels, *self.kernel_size)
+        if self.split == "channel":
+            return self.weight().reshape(self.out_channels, self.in_channels, *self.kernel_size)
+        from ..nn import matrix_to_conv
+
+        return matrix_to_conv(self.weight().T, (self.out_channels, self.in_channels,
+                                                *self.kernel_size), "spatial")
 
     def to_dense(self):
         """An equivalent :class:`torch.nn.Conv2d`.
@@ -129,6 +166,8 @@ class LowRankConv2d(LowRankLinear):
         return conv
 
     def forward(self, x):
+        if self.split == "spatial":
+            return self._forward_spatial(x)
         F = torch.nn.functional
         r = self.V.shape[1]
         filters = self.V.T.reshape(r, self.in_channels, *self.kernel_size)
@@ -143,9 +182,26 @@ class LowRankConv2d(LowRankLinear):
             y.register_hook(self._store_dout)
         return y
 
+    def _forward_spatial(self, x):
+        if self._capture:
+            raise NotImplementedError("DLRT trains channel-wise LowRankConv2d layers only; "
+                                      "this layer has split='spatial'")
+        F = torch.nn.functional
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (self.kernel_size, self.stride, self.padding,
+                                                  self.dilation)
+        r = self.V.shape[1]
+        # V: (C kh) x r -> r filters C x kh x 1;  U S: (N kw) x r -> N filters r x 1 x kw
+        vertical = self.V.reshape(self.in_channels, kh, r).permute(2, 0, 1)[..., None]
+        z = F.conv2d(x, vertical, stride=(sh, 1), padding=(ph, 0), dilation=(dh, 1))
+        US = self.U if self.S is None else self.U @ self.S
+        horizontal = US.reshape(self.out_channels, kw, r).permute(0, 2, 1)[:, :, None, :]
+        return F.conv2d(z, horizontal, self.bias, stride=(1, sw), padding=(0, pw),
+                        dilation=(1, dw))
+
     def _store_dout(self, g):
         self._dout = g.detach().permute(0, 2, 3, 1).reshape(-1, self.out_features)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, rank={int(self.rank)}")
+                f"stride={self.stride}, padding={self.padding}, rank={int(self.rank)}, "
+                f"split={self.split!r}")

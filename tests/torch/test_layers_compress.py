@@ -208,3 +208,66 @@ def test_compress_with_budget():
         r = d["rank"]
         grow = (r + 1) * (m + n) + (r + 1) ** 2 - d["params_after"]
         assert r == min(m, n) or report.params_after + grow > 600
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (1, 0), 2)])
+def test_spatial_split_reproduces_conv_at_full_rank(stride, padding, dilation):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 5, (3, 2), stride=stride, padding=padding, dilation=dilation,
+                           dtype=torch.float64)
+    full = min(3 * 3, 5 * 2)  # C kh x N kw
+    low = LowRankConv2d.from_dense(conv, rank=full, split="spatial")
+    x = torch.randn(2, 3, 11, 10, dtype=torch.float64)
+    torch.testing.assert_close(low(x), conv(x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(low.kernel(), conv.weight.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(low.to_dense()(x), conv(x), rtol=1e-12, atol=1e-12)
+
+
+def test_spatial_split_truncation_is_the_matrix_truncation():
+    from lowrank_la.nn import conv_to_matrix, matrix_to_conv
+
+    torch.manual_seed(1)
+    conv = torch.nn.Conv2d(4, 6, 3, padding=1, dtype=torch.float64)
+    low = LowRankConv2d.from_dense(conv, rank=2, split="spatial")
+    M = conv_to_matrix(conv.weight.detach().numpy(), "spatial")  # (C kh) x (N kw)
+    U, s, Vh = np.linalg.svd(M, full_matrices=False)
+    best = matrix_to_conv((U[:, :2] * s[:2]) @ Vh[:2], conv.weight.shape, "spatial")
+    np.testing.assert_allclose(low.kernel().numpy(), best, atol=1e-12)
+    x = torch.randn(1, 4, 7, 7, dtype=torch.float64)
+    ref = torch.nn.functional.conv2d(x, torch.from_numpy(best), conv.bias, padding=1)
+    torch.testing.assert_close(low(x), ref, rtol=1e-12, atol=1e-12)
+    assert "split='spatial'" in repr(low)
+    # fewer parameters than the channel-wise split at the same rank when kh C + kw N is smaller
+    assert low.U.numel() + low.V.numel() == 2 * (6 * 3 + 4 * 3)
+
+
+def test_spatial_split_bad_input_and_dlrt_refuses():
+    from lowrank_la.torch import DLRT
+
+    with pytest.raises(ValueError, match="split"):
+        LowRankConv2d.from_dense(torch.nn.Conv2d(2, 3, 3), rank=1, split="diagonal")
+    model = torch.nn.Sequential(LowRankConv2d(2, 3, 3, 2, split="spatial"), torch.nn.Flatten())
+    opt = DLRT(model, 0.1)
+
+    def closure():
+        return model(torch.randn(1, 2, 5, 5)).sum()
+
+    with pytest.raises(NotImplementedError, match="spatial"):
+        opt.step(closure)
+
+
+def test_compress_spatial_split_with_budget():
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(8, 8, 3, padding=1))
+    x = torch.randn(2, 3, 8, 8)
+    ref = model(x)
+    report = compress_(model, rank=100, conv_split="spatial")  # capped at full rank: exact
+    assert [d["rank"] for d in report.layers] == [9, 24]
+    assert all(m.split == "spatial" for m in model if isinstance(m, LowRankConv2d))
+    torch.testing.assert_close(model(x), ref, rtol=1e-4, atol=1e-4)
+    small = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 8, 3))
+    rep = compress_(small, budget=200, conv_split="spatial")
+    assert sum(d["params_after"] for d in rep.layers) <= 200 + 2 * 8  # biases stay dense
+    with pytest.raises(ValueError, match="conv_split"):
+        compress_(small, rank=1, conv_split="rows")
