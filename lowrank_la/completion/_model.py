@@ -15,6 +15,12 @@ __all__ = ["CompletionResult"]
 _ARRAYS = ("U", "V", "row_bias", "col_bias")
 
 
+def _computed_rows(F, idx):
+    """``F[idx]`` for a dask array ``F``, computing each distinct row once."""
+    unique, inverse = np.unique(np.asarray(idx), return_inverse=True)
+    return np.asarray(F[unique].compute())[inverse]
+
+
 class CompletionResult(Result):
     """Output of :func:`complete_matrix`.
 
@@ -47,20 +53,28 @@ class CompletionResult(Result):
         Parameters
         ----------
         rows, cols : integer arrays of equal length, on the factors' backend
+            (NumPy arrays when the factors are ``dask.array`` s, as returned by
+            ``complete_matrix_distributed(..., gather=False)``: only the rows of ``U`` and ``V``
+            that the pairs touch are computed)
         """
         check_array(rows, "rows", ndim=1, dtype_kind="integral", allow_empty=True)
         check_array(cols, "cols", ndim=1, dtype_kind="integral", allow_empty=True)
         if rows.shape != cols.shape:
             raise ValueError(f"`rows` and `cols` must have equal lengths, got {rows.shape[0]} "
                              f"and {cols.shape[0]}")
-        bk = get_backend(self.U, rows, cols)
+        on_dask = type(self.U).__module__.startswith("dask.")
+        bk = get_backend(rows, cols) if on_dask else get_backend(self.U, rows, cols)
         xp = bk.xp
         m, n = self.shape
         for name, idx, bound in (("rows", rows, m), ("cols", cols, n)):
             if idx.shape[0] and (int(xp.min(idx)) < 0 or int(xp.max(idx)) >= bound):
                 raise ValueError(f"`{name}` must lie in [0, {bound}), got values in "
                                  f"[{int(xp.min(idx))}, {int(xp.max(idx))}]")
-        out = xp.sum(xp.take(self.U, rows, axis=0) * xp.take(self.V, cols, axis=0), axis=1)
+        if on_dask:
+            Ur, Vc = _computed_rows(self.U, rows), _computed_rows(self.V, cols)
+        else:
+            Ur, Vc = xp.take(self.U, rows, axis=0), xp.take(self.V, cols, axis=0)
+        out = xp.sum(Ur * Vc, axis=1)
         out = out + self.mean
         if self.row_bias is not None:
             out = out + xp.take(self.row_bias, rows) + xp.take(self.col_bias, cols)

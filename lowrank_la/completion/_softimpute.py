@@ -80,7 +80,7 @@ class SoftImputeState:
         old2 = float(xp.sum(do2 * do2))
         # <U D² Vᵀ, Uo Do² Voᵀ> = tr(D² (Uᵀ Uo) Do² (Voᵀ V))
         cross = float(xp.sum(self.ops.gram(self.U, Uo) * d2[:, None] * do2[None, :]
-                             * self.ops.gram(Vo, self.V)))
+                             * self.ops.gram(self.V, Vo)))
         return max(new2 + old2 - 2 * cross, 0.0) / max(old2, 1e-300)
 
     def snapshot(self):

@@ -187,7 +187,6 @@ def complete_matrix_distributed(
     ----------
     omega : DaskObservedEntries
     rank : int
-    method : {"robust_altmin", "altmin"}
     method : {"robust_altmin", "altmin", "softimpute_als"}
     maxiter, tol, rtol, reg, reg_scaling, patience
         As :func:`~lowrank_la.completion.complete_matrix`.
@@ -268,8 +267,13 @@ def complete_matrix_distributed(
     inner_rtol, heavy_row_threshold = opts["inner_rtol"], opts["heavy_row_threshold"]
     incoherence_clip = opts["incoherence_clip"]
     rng = check_rng(rng)
-    if not isinstance(gather, bool):
-        raise TypeError(f"`gather` must be a bool, got {type(gather).__name__}")
+    if not isinstance(gather, (bool, np.bool_)):
+        raise TypeError(f"`gather` must be a bool, got {type(gather).__module__}."
+                        f"{type(gather).__qualname__}")
+    gather = bool(gather)
+    if validation is not None and validation.backend.name != "numpy":
+        raise TypeError(f"`validation` must hold NumPy arrays (it stays on the client), got "
+                        f"backend {validation.backend.name!r}")
 
     bias_reg = check_nonnegative(bias_reg, "bias_reg")
     bk = get_backend()

@@ -274,3 +274,24 @@ def test_heavy_rows_use_sketch_and_precondition():
         heavy = complete_matrix(omega, 3, heavy_row_threshold=threshold, inner_rtol=1e-12, **kw)
         exact = complete_matrix(omega, 3, method="altmin", **kw)
     np.testing.assert_allclose(heavy.U @ heavy.V.T, exact.U @ exact.V.T, atol=1e-6)
+
+
+def test_softimpute_change_ratio_is_the_relative_change_of_the_estimate():
+    """The rtol rule of softImpute reads ||A Bᵀ - A₀ B₀ᵀ||² / ||A₀ B₀ᵀ||² from r x r products."""
+    from lowrank_la.completion._softimpute import SoftImputeState, in_memory_products
+
+    omega, _ = synthetic_completion(60, 40, 3, oversampling=4, rng=2)
+    rng = np.random.default_rng(0)
+    U = np.linalg.qr(rng.standard_normal((60, 3)))[0]
+    state = SoftImputeState(*in_memory_products(omega, omega.T), U, np.zeros((40, 3)),
+                            np.ones(3), 0.01)
+    state.half_step_B()
+    state.half_step_A()
+    for _ in range(3):
+        old = state.snapshot()
+        X0 = (old[0] * old[1] ** 2) @ old[2].T
+        state.half_step_B()
+        state.half_step_A()
+        X1 = (state.U * state.D ** 2) @ state.V.T
+        want = np.linalg.norm(X1 - X0) ** 2 / np.linalg.norm(X0) ** 2
+        assert state.change_ratio(old) == pytest.approx(want, rel=1e-9, abs=1e-15)

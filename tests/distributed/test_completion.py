@@ -43,6 +43,10 @@ def test_blocks_hold_omega_both_ways(client, problem, dist):
     T = omega.T.to_dense(np.nan)
     for b, c0, c1 in zip(cols, dist.col_edges[:-1], dist.col_edges[1:]):
         np.testing.assert_array_equal(b.entries.to_dense(np.nan), T[c0:c1])
+    # the scheduler must see a block's real size (else it ships Ω to where a task landed)
+    from dask.sizeof import sizeof
+
+    assert sizeof(cols[0]) >= cols[0].rows.nbytes + cols[0].cols.nbytes + cols[0].values.nbytes
 
 
 def test_from_dataframe_and_csv(client, problem, tmp_path):
@@ -147,6 +151,11 @@ def test_bad_input(problem, dist):
         complete_matrix_distributed(dist, 3, method="svd")
     with pytest.raises(ValueError, match="split_samples"):
         complete_matrix_distributed(dist, 3, split_samples=True)
+    torch = pytest.importorskip("torch")
+    on_torch = ObservedEntries(torch.as_tensor(omega.rows), torch.as_tensor(omega.cols),
+                               torch.as_tensor(omega.values), omega.shape)
+    with pytest.raises(TypeError, match="validation"):
+        complete_matrix_distributed(dist, 3, validation=on_torch)
     with pytest.raises(ValueError, match="maxiter"):
         complete_matrix_distributed(dist, 3, maxiter=0)
     with pytest.raises(TypeError, match="ObservedEntries"):

@@ -56,6 +56,15 @@ def test_gather_false_returns_dask_arrays(client):
     assert isinstance(kept.U, da.Array) and isinstance(kept.V, da.Array)
     np.testing.assert_array_equal(kept.U.compute(), on_client.U)
     np.testing.assert_array_equal(kept.V.compute(), on_client.V)
+    # the model predicts from dask factors, computing only the rows it needs
+    train, val = omega.split(0.2, rng=0)
+    assert kept.rmse(val) == pytest.approx(on_client.rmse(val), rel=1e-12)
+    rows, cols = np.array([5, 5, 119, 0]), np.array([3, 89, 0, 3])
+    np.testing.assert_allclose(kept.predict(rows, cols), on_client.predict(rows, cols),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="rows"):
+        kept.predict(np.array([120]), np.array([0]))
+    assert isinstance(complete_matrix_distributed(d, 2, rng=3, gather=np.True_).U, np.ndarray)
     with pytest.raises(TypeError, match="gather"):
         complete_matrix_distributed(d, 2, gather="yes")
 
