@@ -348,7 +348,7 @@ def complete_matrix(
         state = SoftImputeState(*in_memory_products(train, train.T), U, xp.zeros_like(V),
                                 xp.ones(rank, dtype=dtype, device=bk.device), reg)
         sweep = state.sweep
-        finalize = lambda U, V: state.final_factors()  # noqa: E731 - step 5 of Alg. 3.1
+        finalize = state.finalize  # step 5 of Alg. 3.1
     else:
         if not split_samples:
             row_solver, floor_r = make_solver(train)

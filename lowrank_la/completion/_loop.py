@@ -80,7 +80,8 @@ def run_sweeps(sweep, residual_sq, U, V, result, *, label, maxiter, tol, tol_eff
         Whether ``U`` has orthonormal columns (cheaper subspace change); ``None`` skips the
         subspace-change metric.
     finalize : callable, optional
-        ``finalize(U, V) -> (U, V)`` applied to the final iterate unless the run diverged.
+        ``finalize(U, V) -> (U, V)`` applied to the iterate returned (the last one, or the best
+        by validation) unless the run diverged.
     ops : ArrayFactors-like
         How to inspect the factors (finite check, subspace change, ``materialize`` for the
         reference error, validation and callback); the Dask driver passes its blockwise ones,
@@ -142,10 +143,10 @@ def run_sweeps(sweep, residual_sq, U, V, result, *, label, maxiter, tol, tol_eff
     else:
         message = (f"maxiter={maxiter} sweeps reached with relative residual "
                    f"{residuals[-1]:.3e} > tol {tol:.1e}")
-    if finalize is not None and status != DIVERGED:
-        U, V = finalize(U, V)
     if status == EARLY_STOPPED or (best is not None and status in (MAXITER, CALLBACK)):
         _, U, V, _ = best
+    if finalize is not None and status != DIVERGED:
+        U, V = finalize(U, V)  # on the iterate returned, the best one included
     success = status in (CONVERGED, EARLY_STOPPED, CALLBACK)
     if not success:
         warn_not_converged(f"{label}: {message}", stacklevel=4)

@@ -94,6 +94,15 @@ class SoftImputeState:
         change = math.sqrt(self.change_ratio(old))
         return self.U, self.ops.scale_columns(self.V, self.D * self.D), {"change": change}
 
+    def finalize(self, A, B):
+        """Step 5 on the iterate ``(A, B) = (U, V D²)`` that a sweep returned (e.g. the best by
+        validation, not necessarily the current state): ``D² = ||B_j||`` as ``V`` is orthonormal."""
+        xp = get_backend(self.D).xp
+        d2 = xp.sqrt(xp.linalg.diagonal(self.ops.gram(B)))  # diag(D² Vᵀ V D²) = D⁴
+        inv = xp.where(d2 > 0, 1.0 / xp.where(d2 > 0, d2, xp.ones_like(d2)), xp.zeros_like(d2))
+        self.U, self.V, self.D = A, self.ops.scale_columns(B, inv), xp.sqrt(d2)
+        return self.final_factors()
+
     def final_factors(self):
         """Step 5: ``X* V = U_σ D_σ Rᵀ``, soft-threshold ``D_σ`` by λ; return (L, R) with L Rᵀ."""
         xp = get_backend(self.D).xp

@@ -311,7 +311,7 @@ def complete_matrix_distributed(
             _BlockProducts(omega.row_blocks), _BlockProducts(omega.col_blocks), U,
             V.map(np.zeros_like), np.ones(rank, dtype=dtype), reg, BLOCK_FACTOR_OPS)
         sweep = state.sweep
-        finalize = lambda U, V: state.final_factors()  # noqa: E731 - step 5 of Alg. 3.1
+        finalize = state.finalize  # step 5 of Alg. 3.1
     else:
         def sweep(it, U, V):
             # the residual of (U_new, V) equals the transferred pair's up to rounding: computing

@@ -295,3 +295,19 @@ def test_softimpute_change_ratio_is_the_relative_change_of_the_estimate():
         X1 = (state.U * state.D ** 2) @ state.V.T
         want = np.linalg.norm(X1 - X0) ** 2 / np.linalg.norm(X0) ** 2
         assert state.change_ratio(old) == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+def test_softimpute_early_stop_returns_the_finalized_best_iterate():
+    """Step 5 (the soft-thresholded SVD) is applied to the iterate returned, the best one too."""
+    omega, _ = synthetic_completion(120, 100, 3, oversampling=3, rng=7)
+    noise = np.random.default_rng(1).standard_normal(omega.nnz)
+    train, val = omega.with_values(omega.values + 0.3 * np.std(omega.values) * noise).split(
+        0.15, rng=0)
+    kw = dict(method="softimpute_als", reg=1e-4, rtol=0, tol=0, rng=4)
+    early = complete_matrix(train, 8, maxiter=200, validation=val, patience=3, **kw)
+    best = int(np.argmin(early.history["validation_rmse"])) + 1
+    assert early.status == 4 and best < early.nit  # stopped after overfitting began
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fixed = complete_matrix(train, 8, maxiter=best, **kw)
+    np.testing.assert_allclose(early.U @ early.V.T, fixed.U @ fixed.V.T, atol=1e-12)
