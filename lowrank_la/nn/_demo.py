@@ -15,18 +15,15 @@ def demo(args) -> bool:
         return True
     import torch
 
-    from ..torch import DLRT, LowRankLinear
-    from ..torch._digits import accuracy, batches, hidden_weight_count, load_digits_split
+    from ..torch import DLRT
+    from ..torch._digits import accuracy, batches, hidden_weight_count, load_digits_split, make_lowrank_mlp
 
     seed = int(getattr(args, "seed", 0) or 0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         Xtr, ytr, Xte, yte = load_digits_split(seed)
-        torch.manual_seed(seed)
-        model = torch.nn.Sequential(LowRankLinear(64, 128, 32), torch.nn.ReLU(),
-                                    LowRankLinear(128, 128, 64), torch.nn.ReLU(),
-                                    torch.nn.Linear(128, 10))
+        model = make_lowrank_mlp(seed)
         ctrl = DLRT(model, lr=0.5, tau=0.1)
         gen = torch.Generator().manual_seed(seed)
         t0 = time.perf_counter()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["load_digits_split", "make_mlp", "accuracy", "batches", "hidden_weight_count"]
+__all__ = ["load_digits_split", "make_mlp", "make_lowrank_mlp", "accuracy", "batches",
+           "hidden_weight_count"]
 
 
 def load_digits_split(seed=0, n_test=600, dtype=torch.float32):
@@ -27,6 +28,16 @@ def make_mlp(seed=0, hidden=128, dtype=torch.float32):
         torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
         torch.nn.ReLU(), torch.nn.Linear(hidden, 10),
     ).to(dtype)
+
+
+def make_lowrank_mlp(seed=0, ranks=(32, 64)):
+    """The 64-128-128-10 network with :class:`LowRankLinear` hidden layers (DLRT's start)."""
+    from ._layers import LowRankLinear
+
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(LowRankLinear(64, 128, ranks[0]), torch.nn.ReLU(),
+                               LowRankLinear(128, 128, ranks[1]), torch.nn.ReLU(),
+                               torch.nn.Linear(128, 10))
 
 
 def batches(n, batch_size, generator):

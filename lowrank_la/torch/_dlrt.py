@@ -9,6 +9,38 @@ from ._layers import LowRankLinear
 __all__ = ["DLRT"]
 
 
+def other_parameters(model, factors, optimizer, what):
+    """The trainable parameters of ``model`` that are not ``factors`` (stepped by ``optimizer``,
+    which must not hold a factor: the integrator moves those itself)."""
+    ids = {id(p) for p in factors}
+    if optimizer is not None and any(id(p) in ids for g in optimizer.param_groups
+                                     for p in g["params"]):
+        raise ValueError(f"`optimizer` must not hold {what}")
+    return [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
+
+
+def galerkin_pass(model, closure, cores, others, optimizer, lr):
+    """Pass 2 of a DLRT step (matrix or Tucker): gradients at the augmented factors, a gradient
+    step on the ``cores`` (the Galerkin S-step), and the other parameters' step (``optimizer``,
+    else SGD with ``lr``).  Returns the loss."""
+    model.zero_grad(set_to_none=True)
+    loss = closure()
+    loss.backward()
+    value = float(loss.detach())
+    del loss
+    with torch.no_grad():
+        for core in cores:
+            if core.grad is not None:
+                core.sub_(lr * core.grad)
+        if optimizer is not None:
+            optimizer.step()
+        else:
+            for p in others:
+                if p.grad is not None:
+                    p.sub_(lr * p.grad)
+    return value
+
+
 class DLRT:
     """Training controller for rank-adaptive DLRT (one augmented step per batch).
 
@@ -81,12 +113,9 @@ class DLRT:
         if max_rank is not None:
             max_rank = check_int(max_rank, "max_rank", minimum=self.min_rank)
         self.max_rank = [int(m.rank) if max_rank is None else max_rank for _, m in self.layers]
-        factors = {id(p) for _, m in self.layers for p in (m.U, m.S, m.V)}
-        if optimizer is not None and any(id(p) in factors for g in optimizer.param_groups
-                                         for p in g["params"]):
-            raise ValueError("`optimizer` must not hold the U, S, V factors of the DLRT layers")
         self.optimizer = optimizer
-        self._others = [p for p in model.parameters() if id(p) not in factors and p.requires_grad]
+        self._others = other_parameters(model, [p for _, m in self.layers for p in (m.U, m.S, m.V)],
+                                        optimizer, "the U, S, V factors of the DLRT layers")
         self.history = []
 
     def ranks(self):
@@ -135,21 +164,9 @@ class DLRT:
                 m.set_factors(*dlrt_augment(m.U.detach(), m.S.detach(), m.V.detach(),
                                             gK, gL, lr))
         # pass 2: Galerkin step on the augmented core; the other parameters step here
-        model.zero_grad(set_to_none=True)
-        loss = closure()
-        loss.backward()
-        value = float(loss.detach())
-        del loss
+        value = galerkin_pass(model, closure, [m.S for _, m in self.layers], self._others,
+                              self.optimizer, lr)
         with torch.no_grad():
-            for _, m in self.layers:
-                if m.S.grad is not None:
-                    m.S.sub_(lr * m.S.grad)
-            if self.optimizer is not None:
-                self.optimizer.step()
-            else:
-                for p in self._others:
-                    if p.grad is not None:
-                        p.sub_(lr * p.grad)
             for (_, m), rmax in zip(self.layers, self.max_rank):
                 Y = truncate_core(m.U.detach(), m.S.detach(), m.V.detach(), rtol=self.tau,
                                   max_rank=rmax, min_rank=self.min_rank)

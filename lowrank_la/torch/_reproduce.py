@@ -10,10 +10,9 @@ import torch
 
 from ._compress import compress_
 from ._cuttlefish import StableRankSwitch
-from ._digits import accuracy, batches, hidden_weight_count, load_digits_split, make_mlp
+from ._digits import accuracy, batches, hidden_weight_count, load_digits_split, make_lowrank_mlp, make_mlp
 from ._dlrt import DLRT
 from ._galore import GaLore
-from ._layers import LowRankLinear
 from ._trp import TRP
 
 __all__ = ["reproduce_digits"]
@@ -61,10 +60,7 @@ def _run_seed(seed, epochs):
     add("dense SGD", dense, t0)
 
     t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(LowRankLinear(64, 128, 32), torch.nn.ReLU(),
-                                LowRankLinear(128, 128, 64), torch.nn.ReLU(),
-                                torch.nn.Linear(128, 10))
+    model = make_lowrank_mlp(seed)
     ctrl = DLRT(model, lr=0.5, tau=0.1)
     g = torch.Generator().manual_seed(seed)
     for _ in range(epochs):

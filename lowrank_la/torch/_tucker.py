@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ._dlrt import galerkin_pass, other_parameters
+
 __all__ = ["TuckerConv2d", "TuckerDLRT"]
 
 
@@ -187,6 +189,8 @@ class TuckerDLRT:
     def __init__(self, model, lr, *, tau=0.1, max_rank=None, optimizer=None):
         from .._validation import check_fraction, check_positive
 
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model
         self.lr = check_positive(lr, "lr")
         self.tau = check_fraction(tau, "tau", closed=True)
@@ -195,9 +199,10 @@ class TuckerDLRT:
             raise ValueError("`model` has no TuckerConv2d layer")
         self.max_rank = [tuple(int(r) for r in m.ranks) if max_rank is None else tuple(max_rank)
                          for m in self.layers]
-        factors = {id(p) for m in self.layers for p in (m.core, *m.factors)}
         self.optimizer = optimizer
-        self._others = [p for p in model.parameters() if id(p) not in factors and p.requires_grad]
+        self._others = other_parameters(model, [p for m in self.layers
+                                                for p in (m.core, *m.factors)],
+                                        optimizer, "the core and factors of the Tucker layers")
         self.history = []
 
     def ranks(self):
@@ -225,21 +230,9 @@ class TuckerDLRT:
                 core, factors = tucker_dlrt_augment(m.core.detach(),
                                                     [U.detach() for U in m.factors], G, lr)
                 m.set_factors(core, factors)
-        model.zero_grad(set_to_none=True)
-        loss = closure()
-        loss.backward()
-        value = float(loss.detach())
-        del loss
+        value = galerkin_pass(model, closure, [m.core for m in self.layers], self._others,
+                              self.optimizer, lr)
         with torch.no_grad():
-            for m in self.layers:
-                if m.core.grad is not None:
-                    m.core.sub_(lr * m.core.grad)
-            if self.optimizer is not None:
-                self.optimizer.step()
-            else:
-                for p in self._others:
-                    if p.grad is not None:
-                        p.sub_(lr * p.grad)
             for m, cap in zip(self.layers, self.max_rank):
                 core, factors = tucker_truncate(m.core.detach(), [U.detach() for U in m.factors],
                                                 self.tau, max_rank=cap)

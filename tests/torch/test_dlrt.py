@@ -13,6 +13,7 @@ from lowrank_la.torch._digits import (
     batches,
     hidden_weight_count,
     load_digits_split,
+    make_lowrank_mlp,
     make_mlp,
 )
 
@@ -72,10 +73,7 @@ def test_dlrt_trains_digits_and_adapts_rank():
     torch.set_num_threads(1)
     try:
         Xtr, ytr, Xte, yte = load_digits_split(0)
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(
-            LowRankLinear(64, 128, 32), torch.nn.ReLU(), LowRankLinear(128, 128, 64),
-            torch.nn.ReLU(), torch.nn.Linear(128, 10))
+        model = make_lowrank_mlp(0)
         ctrl = DLRT(model, lr=0.5, tau=0.1)
         gen = torch.Generator().manual_seed(0)
         for _ in range(30):

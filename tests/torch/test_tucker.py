@@ -99,3 +99,11 @@ def test_tucker_dlrt_trains_a_digits_cnn_and_adapts_ranks():
     r = ctrl.ranks()[0]
     assert r[0] < 16 or r[1] < 8  # the rank adapted
     assert accuracy(model, Xte, yte) >= 0.93
+
+
+def test_tucker_dlrt_rejects_an_optimizer_that_holds_the_factors():
+    layer = TuckerConv2d(2, 4, 3, (2, 2, 2, 2))
+    with pytest.raises(ValueError, match="Tucker layers"):
+        TuckerDLRT(layer, 0.1, optimizer=torch.optim.SGD(layer.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match="model"):
+        TuckerDLRT("not a model", 0.1)
