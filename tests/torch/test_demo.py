@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from lowrank_la.nn._demo import demo
+from lowrank_la.torch._demo import demo
 
 
 def test_demo(capsys):

@@ -15,8 +15,8 @@ def demo(args) -> bool:
         return True
     import torch
 
-    from ..torch import DLRT
-    from ..torch._digits import accuracy, batches, hidden_weight_count, load_digits_split, make_lowrank_mlp
+    from ._digits import accuracy, batches, hidden_weight_count, load_digits_split, make_lowrank_mlp
+    from ._dlrt import DLRT
 
     seed = int(getattr(args, "seed", 0) or 0)
     threads = torch.get_num_threads()
