@@ -52,8 +52,9 @@ def _scale(F, d):
 
 
 def _local_qr(F):
-    # 'reduced' QR also for blocks with fewer rows than k (R is then rows x k)
-    return np.linalg.qr(F, mode="reduced")
+    # the backend's thin QR (LAPACK via SciPy); a block with fewer rows than k gets a
+    # rows x k R.  Signs are fixed once, on the stacked R, by linalg.qr.
+    return get_backend(F).linalg.qr(F)
 
 
 def _apply_q(QR, S):
@@ -66,10 +67,6 @@ def _max_row_norm(F):
 
 def _all_finite(F):
     return bool(np.all(np.isfinite(F)))
-
-
-def _take(F, idx):
-    return F[idx]
 
 
 class BlockFactor:
@@ -115,22 +112,6 @@ class BlockFactor:
     def gather(self):
         """The whole factor as one NumPy array on the client."""
         return np.concatenate(gather_or_raise(self.client, self.blocks), axis=0)
-
-    def take(self, rows):
-        """Rows ``rows`` (global indices, any order) gathered to the client."""
-        rows = np.asarray(rows, dtype=np.int64)
-        block_of = np.searchsorted(self.edges, rows, side="right") - 1
-        out = np.empty((rows.shape[0], self.shape[1]), dtype=self.dtype)
-        c = self.client
-        picks, futures = [], []
-        for b, blk in enumerate(self.blocks):
-            where = np.flatnonzero(block_of == b)
-            if where.size:
-                picks.append(where)
-                futures.append(c.submit(_take, blk, rows[where] - self.edges[b], pure=False))
-        for where, part in zip(picks, gather_or_raise(c, futures)):
-            out[where] = part
-        return out
 
     def to_dask_array(self):
         """The factor as a ``dask.array`` over the same blocks (nothing moves)."""
@@ -209,14 +190,11 @@ class BlockFactorOps(ArrayFactors):
 
     @staticmethod
     def validation_rmse(result, U, V, validation):
-        # only the rows of U and V that the held-out entries touch travel to the client
-        rows, cols = np.asarray(validation.rows), np.asarray(validation.cols)
-        pred = np.sum(U.take(rows) * V.take(cols), axis=1)
-        pred = pred + result["mean"]
-        if result.get("row_bias") is not None:
-            pred = pred + result["row_bias"][rows] + result["col_bias"][cols]
-        r = pred - np.asarray(validation.values)
-        return float(np.sqrt(np.mean(r * r)))
+        # the model's own predict on dask views of the blocks: only the rows of U and V that
+        # the held-out entries touch are computed and travel to the client
+        model = type(result)(**result)
+        model.update(U=U.to_dask_array(), V=V.to_dask_array())
+        return model.rmse(validation)
 
 
 BLOCK_FACTOR_OPS = BlockFactorOps()

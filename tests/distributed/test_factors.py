@@ -39,8 +39,6 @@ def test_operations_match_in_memory(factors, rng):
     bad = F.copy()
     bad[41, 2] = np.nan
     assert not blk.all_finite(BlockFactor.scatter(bF.client, bad, bF.edges))
-    rows = np.array([89, 0, 41, 41, 3, 1])
-    np.testing.assert_array_equal(bF.take(rows), F[rows])
     np.testing.assert_array_equal(bF.to_dask_array().compute(), F)
 
 
